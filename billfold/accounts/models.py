@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from django.db import models
+
+from billfold.core.models import current_time
+
+
+class ApiKey(models.Model):
+    """A secret API key (``sk_test_...`` / ``sk_live_...``).
+
+    Only the SHA-256 of the key is stored; the key itself is shown once, when it is created.
+    ``livemode`` of every request comes from the key that authenticated it.
+    """
+
+    name = models.CharField(max_length=100, default="")
+    livemode = models.BooleanField(default=False)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    # The first characters and last four of the key, enough to recognise it in a list.
+    prefix = models.CharField(max_length=16)
+    last4 = models.CharField(max_length=4)
+    created = models.DateTimeField(default=current_time)
+    last_used = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # When set, the key stops working at this time (a rolled key's grace period).
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}...{self.last4}"
+
+    @property
+    def redacted(self) -> str:
+        return f"{self.prefix}{'*' * 12}{self.last4}"

@@ -1,0 +1,121 @@
+"""``expand[]``: replace ids in a rendered object by the objects they name, batched.
+
+Each object type declares which of its fields can be expanded (dotted paths for fields inside
+hashes, e.g. ``invoice_settings.default_payment_method``). Expansion runs level by level over
+every object of a result at once, so expanding ``data.customer`` on a list of 100 objects costs
+one query, not 100. Some fields are "includable" instead (Stripe omits them unless asked, like
+a price's ``tiers``); their includers fill them in, also in one batch.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from billfold.api.errors import ParamError
+
+MAX_DEPTH = 4
+
+# Given public ids and the mode, the rendered objects by id (missing ids are left out).
+Loader = Callable[[list[str], bool], dict[str, dict[str, Any]]]
+# Given rendered objects of one type and the mode, fill in an includable field on each.
+Includer = Callable[[list[dict[str, Any]], bool], None]
+
+_expandable: dict[str, set[str]] = defaultdict(set)
+_loaders: dict[str, Loader] = {}
+_includers: dict[tuple[str, str], Includer] = {}
+
+
+def register_loader(prefix: str, loader: Loader) -> None:
+    """Load objects whose ids start with ``prefix + "_"``."""
+    _loaders[prefix] = loader
+
+
+def register_expandable(object_type: str, *fields: str) -> None:
+    _expandable[object_type].update(fields)
+
+
+def register_includer(object_type: str, field: str, includer: Includer) -> None:
+    _includers[(object_type, field)] = includer
+
+
+def _load(ids: Iterable[str], livemode: bool) -> dict[str, dict[str, Any]]:
+    by_prefix: dict[str, list[str]] = defaultdict(list)
+    for object_id in ids:
+        by_prefix[object_id.split("_", 1)[0]].append(object_id)
+    found: dict[str, dict[str, Any]] = {}
+    for prefix, group in by_prefix.items():
+        loader = _loaders.get(prefix)
+        if loader is not None:
+            found.update(loader(sorted(set(group)), livemode))
+    return found
+
+
+def _get_dotted(obj: dict[str, Any], dotted: str) -> tuple[dict[str, Any] | None, str]:
+    *parents, leaf = dotted.split(".")
+    node: Any = obj
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+    return (node if isinstance(node, dict) else None), leaf
+
+
+def _cannot(path: str, param: str) -> ParamError:
+    return ParamError(f"This property cannot be expanded ({path}).", param=param)
+
+
+def _expand_level(objects: list[dict[str, Any]], segments: list[str], livemode: bool, path: str, param: str) -> None:
+    if not segments or not objects:
+        return
+    if segments[0] == "data" and all(o.get("object") in {"list", "search_result"} for o in objects):
+        items = [item for o in objects for item in o.get("data", []) if isinstance(item, dict)]
+        _expand_level(items, segments[1:], livemode, path, param)
+        return
+    object_type = objects[0].get("object", "")
+    fields = _expandable.get(object_type, set())
+    # Longest dotted field that the path starts with.
+    match = None
+    for size in range(len(segments), 0, -1):
+        candidate = ".".join(segments[:size])
+        if candidate in fields or (object_type, candidate) in _includers:
+            match, rest = candidate, segments[size:]
+            break
+    if match is None:
+        raise _cannot(path, param)
+    includer = _includers.get((object_type, match))
+    if includer is not None:
+        if rest:
+            raise _cannot(path, param)
+        includer(objects, livemode)
+        return
+    holders: list[tuple[dict[str, Any], str]] = []
+    for obj in objects:
+        holder, leaf = _get_dotted(obj, match)
+        if holder is not None and holder.get(leaf) is not None:
+            holders.append((holder, leaf))
+    ids = [h[leaf] for h, leaf in holders if isinstance(h[leaf], str)]
+    loaded = _load(ids, livemode) if ids else {}
+    expanded: list[dict[str, Any]] = []
+    for holder, leaf in holders:
+        value = holder[leaf]
+        if isinstance(value, str) and value in loaded:
+            holder[leaf] = value = dict(loaded[value])
+        if isinstance(value, dict):
+            expanded.append(value)
+    _expand_level(expanded, rest, livemode, path, param)
+
+
+def expand_result(result: dict[str, Any], paths: list[str], livemode: bool) -> dict[str, Any]:
+    """Expand ``paths`` in ``result`` in place (and return it)."""
+    for index, path in sorted(enumerate(paths), key=lambda p: p[1].count(".")):
+        param = f"expand[{index}]"
+        segments = path.split(".")
+        depth = len(segments) - (
+            1 if segments[0] == "data" and result.get("object") in {"list", "search_result"} else 0
+        )
+        if depth > MAX_DEPTH:
+            raise ParamError(f"You cannot expand more than {MAX_DEPTH} levels of a property ({path}).", param=param)
+        if not all(segments):
+            raise _cannot(path, param)
+        _expand_level([result], segments, livemode, path, param)
+    return result

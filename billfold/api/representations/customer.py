@@ -1,0 +1,52 @@
+"""The Stripe JSON of a customer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from billfold.api.representations.common import address, deleted, unix
+from billfold.customers.models import Customer
+
+
+def render_customer(customer: Customer) -> dict[str, Any]:
+    if customer.deleted:
+        return deleted("customer", customer.public_id)
+    settings = customer.invoice_settings or {}
+    shipping = customer.shipping
+    return {
+        "id": customer.public_id,
+        "object": "customer",
+        "address": address(customer.address),
+        "balance": customer.balance,
+        "created": unix(customer.created),
+        "currency": customer.currency,
+        "default_source": None,
+        "delinquent": customer.delinquent,
+        "description": customer.description,
+        "discount": None,
+        "email": customer.email,
+        "invoice_prefix": customer.invoice_prefix,
+        "invoice_settings": {
+            "custom_fields": settings.get("custom_fields"),
+            "default_payment_method": settings.get("default_payment_method"),
+            "footer": settings.get("footer"),
+            "rendering_options": settings.get("rendering_options"),
+        },
+        "livemode": customer.livemode,
+        "metadata": customer.metadata,
+        "name": customer.name,
+        "next_invoice_sequence": customer.next_invoice_sequence,
+        "phone": customer.phone,
+        "preferred_locales": customer.preferred_locales,
+        "shipping": (
+            {"address": address(shipping.get("address")), "name": shipping.get("name"), "phone": shipping.get("phone")}
+            if shipping
+            else None
+        ),
+        "tax_exempt": customer.tax_exempt,
+        "test_clock": None,
+    }
+
+
+def load_customers(ids: list[str], livemode: bool) -> dict[str, dict[str, Any]]:
+    return {c.public_id: render_customer(c) for c in Customer.objects.filter(public_id__in=ids, livemode=livemode)}

@@ -1,0 +1,24 @@
+"""Reads for customers. Every query is scoped to one mode (test or live)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from billfold.core.errors import NotFound
+from billfold.customers.models import Customer
+
+
+def customer_get(*, public_id: str, livemode: bool, include_deleted: bool = False, param: str = "id") -> Customer:
+    """The customer with this id in this mode; deleted ones only when asked for."""
+    customer = Customer.objects.filter(public_id=public_id, livemode=livemode).first()
+    if customer is None or (customer.deleted and not include_deleted):
+        raise NotFound("customer", public_id, param=param)
+    return customer
+
+
+def customer_list(*, livemode: bool, email: str | None = None) -> QuerySet[Customer]:
+    customers = Customer.objects.filter(livemode=livemode, deleted=False)
+    if email is not None:
+        # Stripe matches the email case-sensitively.
+        customers = customers.filter(email=email)
+    return customers

@@ -1,0 +1,162 @@
+"""Writes for customers: one function per operation, each in one transaction with its event."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from billfold.core.errors import DomainError, InvalidParam
+from billfold.core.ids import new_id
+from billfold.core.metadata import merge_metadata
+from billfold.customers.models import Customer
+from billfold.events.rendering import render_object
+from billfold.events.services import event_record, event_record_update
+
+_INVOICE_PREFIX = re.compile(r"[A-Z0-9]{3,12}")
+_LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+_PREFIX_ALPHABET = string.ascii_uppercase + string.digits
+
+# Columns a create or update may set directly, after validation.
+_SIMPLE_FIELDS = (
+    "email",
+    "name",
+    "phone",
+    "description",
+    "address",
+    "shipping",
+    "balance",
+    "preferred_locales",
+    "invoice_prefix",
+    "next_invoice_sequence",
+    "tax_exempt",
+)
+
+
+def _check_email(email: str | None) -> None:
+    if email is None:
+        return
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InvalidParam(f"Invalid email address: {email}", param="email", code="email_invalid") from None
+
+
+def _check_invoice_prefix(prefix: str) -> None:
+    if not _INVOICE_PREFIX.fullmatch(prefix):
+        raise InvalidParam(
+            f"Invalid invoice_prefix: '{prefix}'. It must be 3 to 12 uppercase letters or digits.",
+            param="invoice_prefix",
+        )
+
+
+def _check_locales(locales: list[str]) -> None:
+    for index, locale in enumerate(locales):
+        if not _LOCALE.fullmatch(locale):
+            raise InvalidParam(
+                f"Invalid locale: '{locale}'. Use an IETF language tag such as 'en', 'de' or 'pt-BR'.",
+                param=f"preferred_locales[{index}]",
+            )
+
+
+def _check(values: Mapping[str, Any]) -> None:
+    if "email" in values:
+        _check_email(values["email"])
+    if values.get("invoice_prefix") is not None:
+        _check_invoice_prefix(values["invoice_prefix"])
+    if values.get("preferred_locales"):
+        _check_locales(values["preferred_locales"])
+    shipping = values.get("shipping")
+    if shipping is not None and not shipping.get("name"):
+        raise InvalidParam("Missing required param: shipping[name].", param="shipping[name]", code="parameter_missing")
+    if shipping is not None and not shipping.get("address"):
+        raise InvalidParam(
+            "Missing required param: shipping[address].", param="shipping[address]", code="parameter_missing"
+        )
+
+
+def _save_unique_prefix(customer: Customer, *, generated: bool) -> None:
+    """Insert or update, drawing another generated invoice prefix on the rare collision."""
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                customer.save()
+            return
+        except IntegrityError:
+            if not generated:
+                raise InvalidParam(
+                    f"The invoice prefix '{customer.invoice_prefix}' is already used by another customer.",
+                    param="invoice_prefix",
+                ) from None
+            customer.invoice_prefix = _random_prefix()
+    raise DomainError("Could not allocate an invoice prefix; please retry.")
+
+
+def _random_prefix() -> str:
+    return "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(8))
+
+
+@transaction.atomic
+def customer_create(*, livemode: bool, values: Mapping[str, Any]) -> Customer:
+    """Create a customer from validated API/dashboard values (keys of ``_SIMPLE_FIELDS``)."""
+    _check(values)
+    customer = Customer(public_id=new_id("cus", 14), livemode=livemode)
+    for name in _SIMPLE_FIELDS:
+        if name in values and values[name] is not None:
+            setattr(customer, name, values[name])
+    if "invoice_settings" in values and values["invoice_settings"] is not None:
+        customer.invoice_settings = dict(values["invoice_settings"])
+    customer.metadata = merge_metadata({}, values.get("metadata", {}))
+    generated = not values.get("invoice_prefix")
+    if generated:
+        customer.invoice_prefix = _random_prefix()
+    _save_unique_prefix(customer, generated=generated)
+    event_record(type="customer.created", obj=customer, livemode=livemode)
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, values: Mapping[str, Any]) -> Customer:
+    """Apply validated changes; ``None`` unsets a field. Writes ``customer.updated`` if anything changed."""
+    _check(values)
+    before = render_object(customer)
+    for name in _SIMPLE_FIELDS:
+        if name not in values:
+            continue
+        value = values[name]
+        if value is None:
+            default = {"balance": 0, "preferred_locales": [], "tax_exempt": "none"}
+            if name in ("invoice_prefix", "next_invoice_sequence"):
+                raise InvalidParam(f"{name} cannot be unset.", param=name, code="parameter_invalid_empty")
+            value = default.get(name)
+        setattr(customer, name, value)
+    if "invoice_settings" in values:
+        settings_change = values["invoice_settings"] or {}
+        merged = {**customer.invoice_settings}
+        for key, value in settings_change.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        customer.invoice_settings = merged
+    if "metadata" in values:
+        customer.metadata = merge_metadata(customer.metadata, values["metadata"])
+    _save_unique_prefix(customer, generated=False)
+    event_record_update(type="customer.updated", obj=customer, livemode=customer.livemode, before=before)
+    return customer
+
+
+@transaction.atomic
+def customer_delete(*, customer: Customer) -> Customer:
+    """Delete a customer: it disappears from lists and can no longer be changed or billed."""
+    rendered = render_object(customer)
+    customer.deleted = True
+    customer.save(update_fields=["deleted"])
+    event_record(type="customer.deleted", obj=customer, livemode=customer.livemode, rendered=rendered)
+    return customer
