@@ -56,6 +56,9 @@ def _database(url: str | None) -> dict[str, Any]:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(DATA_DIR / "billfold.sqlite3"),
+            # Each server thread keeps its connection: opening one (and running the PRAGMAs
+            # below) on every request cost ~40% of the API's throughput (bench/README.md).
+            "CONN_MAX_AGE": None,
             "OPTIONS": {
                 # Writers take the lock when their transaction starts, so concurrent writers
                 # queue behind the busy timeout instead of failing on lock upgrade.
@@ -107,6 +110,7 @@ INSTALLED_APPS = [
     "billfold.files",
     "billfold.catalog",
     "billfold.customers",
+    "billfold.payments",
     "billfold.api",
     "billfold.cli",
 ]
@@ -171,6 +175,8 @@ if _env_bool("BEHIND_PROXY", False):
 BILLFOLD_MAX_IMAGE_BYTES = 2 * 1024 * 1024
 # How long an Idempotency-Key and its stored response are kept, in seconds.
 BILLFOLD_IDEMPOTENCY_TTL = 24 * 60 * 60
+# The payment processor new cards go to, by name ("test": the built-in test card processor).
+BILLFOLD_PROCESSOR = os.environ.get("BILLFOLD_PROCESSOR", "test")
 
 LOGGING = {
     "version": 1,

@@ -1,7 +1,9 @@
 """Stripe's form encoding: ``a[b][0][c]=x`` pairs into nested dicts and lists.
 
 Rules (those of Stripe's API and of the Rack parser its SDKs target):
-- ``key[sub]`` nests a hash; ``key[0]``, ``key[1]`` build a list in index order;
+- ``key[sub]`` nests a hash, and so do ``key[0]``, ``key[1]``: an index is a hash key here,
+  because only the schema knows whether ``metadata[0]=x`` sets the metadata key ``"0"`` or
+  ``items[0]=x`` the first item (``params.ListOf`` turns index-keyed hashes into lists);
 - ``key[]`` appends to a list; ``items[][price]=a&items[][quantity]=2`` starts a new element
   whenever the key it sets is already present in the last one;
 - every leaf value is a string (the schema converts types); an empty string means "unset";
@@ -18,12 +20,7 @@ from billfold.api.errors import ParamError
 
 MAX_FIELDS = 5000
 MAX_DEPTH = 12
-MAX_INDEX = 10000
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
-
-
-class _Indexed(dict[int, Any]):
-    """A list being built from ``key[N]`` segments; becomes a real list once all pairs are read."""
 
 
 def parse_pairs(raw: str) -> list[tuple[str, str]]:
@@ -58,6 +55,21 @@ def _conflict(parts: list[str]) -> ParamError:
     return ParamError(f"Invalid value for {name}: it is given both as a value and as a hash or array.", param=name)
 
 
+def _has_path(node: dict[str, Any], parts: list[str]) -> bool:
+    """Whether the last element of a ``key[]`` list already holds this path (Rack's rule).
+
+    A path through another ``[]`` never counts as present, so it keeps filling the same element.
+    """
+    if "" in parts:
+        return False
+    current: Any = node
+    for part in parts:
+        if not isinstance(current, dict) or part not in current:
+            return False
+        current = current[part]
+    return True
+
+
 def _insert(node: Any, parts: list[str], depth: int, value: str) -> None:
     key = parts[depth]
     last = depth == len(parts) - 1
@@ -66,8 +78,11 @@ def _insert(node: Any, parts: list[str], depth: int, value: str) -> None:
         if last:
             node.append(value)
             return
-        nxt = parts[depth + 1]
-        if not node or not isinstance(node[-1], dict) or (nxt in node[-1] and depth + 2 == len(parts)):
+        if parts[depth + 1 :] == [""]:
+            # ``a[][]=x``: each pair is a one-element inner list, as Rack makes it.
+            node.append([value])
+            return
+        if not node or not isinstance(node[-1], dict) or _has_path(node[-1], parts[depth + 1 :]):
             node.append({})
         child = node[-1]
         if not isinstance(child, dict):
@@ -75,49 +90,20 @@ def _insert(node: Any, parts: list[str], depth: int, value: str) -> None:
         _insert(child, parts, depth + 1, value)
         return
 
-    if isinstance(node, _Indexed):
-        if not key.isdigit() or int(key) > MAX_INDEX:
-            raise ParamError(
-                f"Invalid array index in {_path_name(parts[: depth + 1])}: mix of list indexes and hash keys.",
-                param=_path_name(parts[: depth + 1]),
-            )
-        slot: Any = int(key)
-    else:
-        slot = key
-
     if last:
-        if isinstance(node.get(slot), (dict, list)):
+        if isinstance(node.get(key), (dict, list)):
             raise _conflict(parts[: depth + 1])
-        node[slot] = value
+        node[key] = value
         return
 
     nxt = parts[depth + 1]
-    existing = node.get(slot)
+    existing = node.get(key)
     if existing is None:
-        existing = [] if nxt == "" else _Indexed() if nxt.isdigit() else {}
-        node[slot] = existing
-    elif (
-        isinstance(existing, str)
-        or (nxt == "" and not isinstance(existing, list))
-        or (nxt.isdigit() and isinstance(existing, list))
-    ):
+        existing = [] if nxt == "" else {}
+        node[key] = existing
+    elif isinstance(existing, str) or (nxt == "") != isinstance(existing, list):
         raise _conflict(parts[: depth + 1])
-    elif nxt != "" and not nxt.isdigit() and isinstance(existing, (_Indexed, list)):
-        raise ParamError(
-            f"Invalid array index in {_path_name(parts[: depth + 2])}: mix of list indexes and hash keys.",
-            param=_path_name(parts[: depth + 2]),
-        )
     _insert(existing, parts, depth + 1, value)
-
-
-def _finish(node: Any) -> Any:
-    if isinstance(node, _Indexed):
-        return [_finish(node[i]) for i in sorted(node)]
-    if isinstance(node, dict):
-        return {k: _finish(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_finish(v) for v in node]
-    return node
 
 
 def decode(raw: str) -> dict[str, Any]:
@@ -126,6 +112,8 @@ def decode(raw: str) -> dict[str, Any]:
     for key, value in parse_pairs(raw):
         if not key:
             continue
+        if "\x00" in key or "\x00" in value:
+            # PostgreSQL cannot store NUL in text; refuse it here rather than fail at the database.
+            raise ParamError(f"Invalid value for {key[:100]}: it contains a NUL character (%00).", param=key[:100])
         _insert(root, split_key(key), 0, value)
-    result: dict[str, Any] = _finish(root)
-    return result
+    return root

@@ -22,7 +22,9 @@ Loader = Callable[[list[str], bool], dict[str, dict[str, Any]]]
 # Given rendered objects of one type and the mode, fill in an includable field on each.
 Includer = Callable[[list[dict[str, Any]], bool], None]
 
-_expandable: dict[str, set[str]] = defaultdict(set)
+# object type -> expandable field -> the loader key to use whatever the id looks like, or None to
+# pick the loader from the id's prefix. Objects with merchant-chosen ids (products) need the key.
+_expandable: dict[str, dict[str, str | None]] = defaultdict(dict)
 _loaders: dict[str, Loader] = {}
 _includers: dict[tuple[str, str], Includer] = {}
 
@@ -32,18 +34,20 @@ def register_loader(prefix: str, loader: Loader) -> None:
     _loaders[prefix] = loader
 
 
-def register_expandable(object_type: str, *fields: str) -> None:
-    _expandable[object_type].update(fields)
+def register_expandable(object_type: str, *fields: str, target: str | None = None) -> None:
+    """Let ``fields`` of ``object_type`` be expanded; ``target`` names the loader when ids can be custom."""
+    for name in fields:
+        _expandable[object_type][name] = target
 
 
 def register_includer(object_type: str, field: str, includer: Includer) -> None:
     _includers[(object_type, field)] = includer
 
 
-def _load(ids: Iterable[str], livemode: bool) -> dict[str, dict[str, Any]]:
+def _load(ids: Iterable[str], livemode: bool, target: str | None) -> dict[str, dict[str, Any]]:
     by_prefix: dict[str, list[str]] = defaultdict(list)
     for object_id in ids:
-        by_prefix[object_id.split("_", 1)[0]].append(object_id)
+        by_prefix[target or object_id.split("_", 1)[0]].append(object_id)
     found: dict[str, dict[str, Any]] = {}
     for prefix, group in by_prefix.items():
         loader = _loaders.get(prefix)
@@ -72,7 +76,7 @@ def _expand_level(objects: list[dict[str, Any]], segments: list[str], livemode: 
         _expand_level(items, segments[1:], livemode, path, param)
         return
     object_type = objects[0].get("object", "")
-    fields = _expandable.get(object_type, set())
+    fields = _expandable.get(object_type, {})
     # Longest dotted field that the path starts with.
     match = None
     for size in range(len(segments), 0, -1):
@@ -94,7 +98,7 @@ def _expand_level(objects: list[dict[str, Any]], segments: list[str], livemode: 
         if holder is not None and holder.get(leaf) is not None:
             holders.append((holder, leaf))
     ids = [h[leaf] for h, leaf in holders if isinstance(h[leaf], str)]
-    loaded = _load(ids, livemode) if ids else {}
+    loaded = _load(ids, livemode, fields.get(match)) if ids else {}
     expanded: list[dict[str, Any]] = []
     for holder, leaf in holders:
         value = holder[leaf]
@@ -110,10 +114,8 @@ def expand_result(result: dict[str, Any], paths: list[str], livemode: bool) -> d
     for index, path in sorted(enumerate(paths), key=lambda p: p[1].count(".")):
         param = f"expand[{index}]"
         segments = path.split(".")
-        depth = len(segments) - (
-            1 if segments[0] == "data" and result.get("object") in {"list", "search_result"} else 0
-        )
-        if depth > MAX_DEPTH:
+        # Stripe counts every property, ``data`` of a list included: ``data.a.b.c`` is the deepest.
+        if len(segments) > MAX_DEPTH:
             raise ParamError(f"You cannot expand more than {MAX_DEPTH} levels of a property ({path}).", param=param)
         if not all(segments):
             raise _cannot(path, param)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from typing import Any
 
@@ -20,8 +21,10 @@ STALE_AFTER = dt.timedelta(seconds=60)
 
 
 def params_fingerprint(method: str, path: str, params: dict[str, Any]) -> str:
+    """A keyed hash of the request: parameters may hold card details, so a bare hash could be
+    brute-forced back to them; without the server's key it cannot."""
     canonical = json.dumps([method, path, params], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hmac.new(settings.SECRET_KEY.encode(), canonical.encode(), hashlib.sha256).hexdigest()
 
 
 def claim(*, livemode: bool, key: str, method: str, path: str, params: dict[str, Any]) -> IdempotencyRecord:

@@ -19,6 +19,8 @@ from billfold.core.metadata import MAX_VALUE_LENGTH as METADATA_MAX_VALUE_LENGTH
 
 MAX_STRING = 5000
 INT_MAX = 2**63 - 1
+# A list index as the form encoding writes it: decimal, no sign, no leading zero.
+_INDEX = re.compile(r"0|[1-9][0-9]{0,8}")
 
 
 def child_name(parent: str, key: str | int) -> str:
@@ -103,7 +105,7 @@ class Int(Field):
 
     def convert(self, value: Any, name: str) -> int:
         text = self._want_string(value, name, "integer")
-        if not re.fullmatch(r"[+-]?\d{1,19}", text.strip()) or abs(int(text)) > INT_MAX:
+        if not re.fullmatch(r"[+-]?[0-9]{1,19}", text.strip()) or abs(int(text)) > INT_MAX:
             raise ParamError(f"Invalid integer: {text[:40]}", param=name, code="parameter_invalid_integer")
         number = int(text)
         if self.min is not None and number < self.min:
@@ -190,13 +192,19 @@ class ListOf(Field):
         self.max_items = max_items
 
     def convert(self, value: Any, name: str) -> list[Any]:
+        items: list[tuple[str | int, Any]]
         if isinstance(value, dict):
-            raise ParamError(f"Invalid array: {name} must be an array (e.g. {name}[0]=...).", param=name)
-        if not isinstance(value, list):
+            # ``name[0]=a&name[1]=b`` decodes to a hash keyed by index; gaps and order do not matter.
+            if not all(_INDEX.fullmatch(key) for key in value):
+                raise ParamError(f"Invalid array: {name} must be an array (e.g. {name}[0]=...).", param=name)
+            items = sorted(value.items(), key=lambda pair: int(pair[0]))
+        elif isinstance(value, list):
+            items = list(enumerate(value))
+        else:
             raise ParamError(f"Invalid array: {name} must be an array (e.g. {name}[]=...).", param=name)
-        if len(value) > self.max_items:
+        if len(items) > self.max_items:
             raise ParamError(f"Invalid array: {name} can have at most {self.max_items} items.", param=name)
-        return [self.item.parse(item, child_name(name, i)) for i, item in enumerate(value)]
+        return [self.item.parse(item, child_name(name, index)) for index, item in items]
 
 
 class Metadata(Field):

@@ -7,15 +7,20 @@ handler, expands the result and renders JSON or the error envelope, always with 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.urls import URLPattern, path
 
 from billfold.accounts.models import ApiKey
@@ -32,7 +37,8 @@ from billfold.events.services import API_VERSION
 
 logger = logging.getLogger("billfold.api")
 
-_VERSION_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z_]+)?")
+_VERSION_FORMAT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(\.[a-z_]+)?")
+_HEADER_SAFE = re.compile(r"[\x20-\x7e]+")
 
 
 @dataclass
@@ -52,18 +58,57 @@ class ApiCall:
 Handler = Callable[..., dict[str, Any]]
 
 
+class FilePart(str):
+    """A file sent as a multipart/form-data part (only to routes made with ``uploads=True``).
+
+    As a string it is the SHA-256 of the content, so the Idempotency-Key fingerprint of the
+    parameters covers the bytes; ``upload`` is the file itself.
+    """
+
+    upload: UploadedFile
+
+    def __new__(cls, upload: UploadedFile) -> FilePart:
+        digest = hashlib.sha256()
+        for chunk in upload.chunks():
+            digest.update(chunk)
+        upload.seek(0)
+        part = super().__new__(cls, f"sha256:{digest.hexdigest()}")
+        part.upload = upload
+        return part
+
+
+class UnrecognizedRequest(DomainError):
+    """No endpoint has this path and method: a 404, as Stripe answers."""
+
+    http_status = 404
+
+
 def unrecognized(request: HttpRequest) -> DomainError:
-    return DomainError(
+    return UnrecognizedRequest(
         f"Unrecognized request URL ({request.method}: {request.path}). Please see the Billfold API reference "
         "in the README, or check the method and path of your request.",
     )
 
 
-def _params(request: HttpRequest) -> dict[str, Any]:
+def _multipart_params(request: HttpRequest, query: str) -> dict[str, Any]:
+    try:
+        fields = [(key, value) for key, values in request.POST.lists() for value in values]
+        files = request.FILES
+    except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, MultiPartParserError) as error:
+        raise ParamError(f"The multipart/form-data body could not be read: {error}", param=None) from None
+    params = decode("&".join(part for part in (query, urlencode(fields)) if part))
+    for name, uploads in files.lists():
+        params[name] = FilePart(uploads[-1])
+    return params
+
+
+def _params(request: HttpRequest, *, uploads: bool = False) -> dict[str, Any]:
     query = request.META.get("QUERY_STRING", "")
     if request.method != "POST":
         return decode(query)
     content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    if uploads and content_type == "multipart/form-data":
+        return _multipart_params(request, query)
     if content_type not in {"", "application/x-www-form-urlencoded"}:
         raise ParamError(
             f"Invalid request: the body must be application/x-www-form-urlencoded (got {content_type}). "
@@ -79,9 +124,11 @@ def _params(request: HttpRequest) -> dict[str, Any]:
 
 def _finish(response: HttpResponse, request_id: str, version: str, idem_key: str | None) -> HttpResponse:
     response["Request-Id"] = request_id
-    response["Stripe-Version"] = version
+    # Echo only what can be written back as a header: a refused version or an odd key could
+    # hold characters (newlines, non-Latin-1) that would turn the response into a 500.
+    response["Stripe-Version"] = version if _VERSION_FORMAT.fullmatch(version) else API_VERSION
     response["Cache-Control"] = "no-cache, no-store"
-    if idem_key:
+    if idem_key and _HEADER_SAFE.fullmatch(idem_key):
         response["Idempotency-Key"] = idem_key
     return response
 
@@ -89,8 +136,9 @@ def _finish(response: HttpResponse, request_id: str, version: str, idem_key: str
 class ApiEndpoint:
     csrf_exempt = True
 
-    def __init__(self, handlers: dict[str, Handler]) -> None:
+    def __init__(self, handlers: dict[str, Handler], *, uploads: bool = False) -> None:
         self.handlers = handlers
+        self.uploads = uploads
 
     def __call__(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         request_id = new_id("req", 14)
@@ -114,7 +162,7 @@ class ApiEndpoint:
             handler = self.handlers.get(request.method or "")
             if handler is None:
                 raise unrecognized(request)
-            params = _params(request)
+            params = _params(request, uploads=self.uploads)
             expand = EXPAND.parse(params.pop("expand"), "expand") if "expand" in params else []
             call = ApiCall(request=request, api_key=api_key, params=params, expand=expand or [])
             if idem_key:
@@ -126,10 +174,15 @@ class ApiEndpoint:
                     params={**params, "expand": expand},
                 )
                 with transaction.atomic():
-                    body = self._run(handler, call, kwargs)
-                    idempotency.finish(record, status=200, body=body)
-                return HttpResponse(body, content_type="application/json")
-            return HttpResponse(self._run(handler, call, kwargs), content_type="application/json")
+                    status, body = self._run_keeping(handler, call, kwargs)
+                    idempotency.finish(record, status=status, body=body)
+                return HttpResponse(body, status=status, content_type="application/json")
+            if request.method == "GET":
+                return HttpResponse(self._run(handler, call, kwargs), content_type="application/json")
+            # Expansion runs after the handler's writes; a refused expand[] must undo them.
+            with transaction.atomic():
+                status, body = self._run_keeping(handler, call, kwargs)
+            return HttpResponse(body, status=status, content_type="application/json")
         except idempotency.Replay as replay:
             stored = replay.record
             response = HttpResponse(
@@ -152,6 +205,18 @@ class ApiEndpoint:
                 idempotency.release(record)
             return json_response(error_body(ServerError()), status=500)
 
+    @classmethod
+    def _run_keeping(cls, handler: Handler, call: ApiCall, kwargs: dict[str, Any]) -> tuple[int, str]:
+        """``_run`` for a write: (status, body). A refusal that ``keeps_changes`` (a declined card whose
+        failed attempt stays recorded) is answered as its error while the transaction commits; any
+        other refusal propagates and rolls everything back."""
+        try:
+            return 200, cls._run(handler, call, kwargs)
+        except DomainError as error:
+            if not error.keeps_changes:
+                raise
+            return error.http_status, json.dumps(error_body(error), indent=2)
+
     @staticmethod
     def _run(handler: Handler, call: ApiCall, kwargs: dict[str, Any]) -> str:
         result = handler(call, **kwargs)
@@ -168,8 +233,9 @@ class ServerError(DomainError):
         super().__init__("An unexpected error occurred on the server. It has been logged; please retry.")
 
 
-def route(pattern: str, **handlers: Handler) -> URLPattern:
-    return path(f"v1/{pattern}", ApiEndpoint(handlers))
+def route(pattern: str, *, uploads: bool = False, **handlers: Handler) -> URLPattern:
+    """``uploads=True`` also accepts multipart/form-data bodies, whose files arrive as ``FilePart``."""
+    return path(f"v1/{pattern}", ApiEndpoint(handlers, uploads=uploads))
 
 
 def not_found_view(request: HttpRequest, rest: str = "") -> HttpResponse:

@@ -11,6 +11,9 @@ class DomainError(Exception):
 
     http_status = 400
     error_type = "invalid_request_error"
+    # True for a refusal that reports an outcome already recorded (a declined card leaves the
+    # failed attempt on the intent): interfaces keep the transaction's writes and answer the error.
+    keeps_changes = False
 
     def __init__(self, message: str, *, code: str | None = None, param: str | None = None) -> None:
         super().__init__(message)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from billfold.core.models import StripeObject
+from billfold.core.models import StripeObject, current_time
 
 
 class Customer(StripeObject):
@@ -46,16 +46,22 @@ class Customer(StripeObject):
 
 
 class TaxId(models.Model):
-    """A customer's tax identification number (VAT, EIN, ABN...), shown on invoices."""
+    """A customer's tax identification number (VAT, EIN, ABN...), shown on invoices.
+
+    ``value`` is stored normalised (see ``customers.tax_id_formats``). Deleting a tax ID deletes
+    the row: invoices copy the type and value when they are finalised.
+    """
 
     public_id = models.CharField(max_length=64, unique=True)
     livemode = models.BooleanField(default=False)
-    created = models.DateTimeField()
+    # When the tax ID was added (aware UTC).
+    created = models.DateTimeField(default=current_time)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tax_ids")
     type = models.CharField(max_length=20)
     value = models.CharField(max_length=64)
     # Two-letter country the number belongs to, or None for types that span countries.
     country = models.CharField(max_length=2, null=True, blank=True)
+    # Stripe's verification.status; see customers.tax_ids for why it is always "unavailable" here.
     verification_status = models.CharField(max_length=12, default="unavailable")
 
     def __str__(self) -> str:

@@ -6,7 +6,7 @@ import re
 import secrets
 import string
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -16,8 +16,14 @@ from billfold.core.errors import DomainError, InvalidParam
 from billfold.core.ids import new_id
 from billfold.core.metadata import merge_metadata
 from billfold.customers.models import Customer
+from billfold.customers.tax_ids import tax_id_create_many, tax_id_parse_many
 from billfold.events.rendering import render_object
 from billfold.events.services import event_record, event_record_update
+from billfold.payments import selectors as payment_selectors
+from billfold.payments import services as payment_services
+
+if TYPE_CHECKING:
+    from billfold.payments.models import PaymentMethod
 
 _INVOICE_PREFIX = re.compile(r"[A-Z0-9]{3,12}")
 _LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
@@ -102,22 +108,56 @@ def _random_prefix() -> str:
     return "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(8))
 
 
+def _payment_method_for_new_customer(customer: Customer, values: Mapping[str, Any]) -> PaymentMethod | None:
+    """The payment method ``payment_method`` names, to attach once the customer exists.
+
+    A new customer has no other payment method, so a default must name this one; a magic test
+    id (``pm_card_visa``) given for both becomes the id of the payment method made for it.
+    """
+    requested = values.get("payment_method")
+    payment_method = (
+        payment_services.payment_method_resolve(public_id=requested, livemode=customer.livemode, param="payment_method")
+        if requested is not None
+        else None
+    )
+    default = customer.invoice_settings.get("default_payment_method")
+    if default is not None:
+        if payment_method is None or default != requested:
+            raise InvalidParam(
+                f"The customer does not have a payment method with the ID {default}. The payment method must be "
+                "attached to the customer: pass the same id as payment_method to attach it while creating.",
+                param="invoice_settings[default_payment_method]",
+                code="resource_missing",
+            )
+        customer.invoice_settings["default_payment_method"] = payment_method.public_id
+    return payment_method
+
+
 @transaction.atomic
 def customer_create(*, livemode: bool, values: Mapping[str, Any]) -> Customer:
-    """Create a customer from validated API/dashboard values (keys of ``_SIMPLE_FIELDS``)."""
+    """Create a customer from validated API/dashboard values (keys of ``_SIMPLE_FIELDS``).
+
+    ``tax_id_data`` (``[{"type", "value"}, ...]``) adds tax IDs in the same transaction.
+    """
     _check(values)
+    tax_id_data = tax_id_parse_many(items=values.get("tax_id_data") or [], livemode=livemode, param="tax_id_data")
     customer = Customer(public_id=new_id("cus", 14), livemode=livemode)
     for name in _SIMPLE_FIELDS:
         if name in values and values[name] is not None:
             setattr(customer, name, values[name])
     if "invoice_settings" in values and values["invoice_settings"] is not None:
         customer.invoice_settings = dict(values["invoice_settings"])
+    payment_method = _payment_method_for_new_customer(customer, values)
     customer.metadata = merge_metadata({}, values.get("metadata", {}))
     generated = not values.get("invoice_prefix")
     if generated:
         customer.invoice_prefix = _random_prefix()
     _save_unique_prefix(customer, generated=generated)
     event_record(type="customer.created", obj=customer, livemode=livemode)
+    if payment_method is not None:
+        payment_services.payment_method_attach(payment_method=payment_method, customer=customer)
+    if tax_id_data:
+        tax_id_create_many(customer=customer, parsed=tax_id_data)
     return customer
 
 
@@ -138,6 +178,12 @@ def customer_update(*, customer: Customer, values: Mapping[str, Any]) -> Custome
         setattr(customer, name, value)
     if "invoice_settings" in values:
         settings_change = values["invoice_settings"] or {}
+        if settings_change.get("default_payment_method") is not None:
+            payment_selectors.payment_method_of_customer(
+                public_id=settings_change["default_payment_method"],
+                customer=customer,
+                param="invoice_settings[default_payment_method]",
+            )
         merged = {**customer.invoice_settings}
         for key, value in settings_change.items():
             if value is None:

@@ -12,6 +12,7 @@ def render_customer(customer: Customer) -> dict[str, Any]:
     if customer.deleted:
         return deleted("customer", customer.public_id)
     settings = customer.invoice_settings or {}
+    rendering = settings.get("rendering_options")
     shipping = customer.shipping
     return {
         "id": customer.public_id,
@@ -30,7 +31,9 @@ def render_customer(customer: Customer) -> dict[str, Any]:
             "custom_fields": settings.get("custom_fields"),
             "default_payment_method": settings.get("default_payment_method"),
             "footer": settings.get("footer"),
-            "rendering_options": settings.get("rendering_options"),
+            "rendering_options": (
+                {"amount_tax_display": rendering.get("amount_tax_display"), "template": None} if rendering else None
+            ),
         },
         "livemode": customer.livemode,
         "metadata": customer.metadata,

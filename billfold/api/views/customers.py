@@ -10,6 +10,7 @@ from billfold.api.representations.customer import render_customer
 from billfold.api.routing import ApiCall, route
 from billfold.api.shapes import address, shipping
 from billfold.customers import selectors, services
+from billfold.customers.tax_ids import MAX_PER_CUSTOMER as MAX_TAX_IDS_PER_CUSTOMER
 
 _WRITABLE: dict[str, Field] = {
     "address": address(),
@@ -24,6 +25,7 @@ _WRITABLE: dict[str, Field] = {
                 max_items=4,
                 unsettable=True,
             ),
+            "default_payment_method": Str(max_length=5000, unsettable=True),
             "footer": Str(max_length=5000, unsettable=True),
             "rendering_options": Hash(
                 {"amount_tax_display": Enum("exclude_tax", "include_inclusive_tax", unsettable=True)},
@@ -39,7 +41,14 @@ _WRITABLE: dict[str, Field] = {
     "shipping": shipping(),
     "tax_exempt": Enum("exempt", "none", "reverse", unsettable=True),
 }
-_CREATE = _WRITABLE
+_CREATE = {
+    **_WRITABLE,
+    "payment_method": Str(max_length=5000),
+    "tax_id_data": ListOf(
+        Hash({"type": Str(max_length=20, required=True), "value": Str(max_length=200, required=True)}),
+        max_items=MAX_TAX_IDS_PER_CUSTOMER,
+    ),
+}
 _UPDATE = _WRITABLE
 _LIST = {**LIST_PARAMS, "email": Str(max_length=512), "created": CREATED_FILTER}
 

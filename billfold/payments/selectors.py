@@ -1,0 +1,78 @@
+"""Reads for payment methods and setup intents. Every query is scoped to one mode (test or live)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from billfold.core.errors import InvalidParam, NotFound
+from billfold.customers.models import Customer
+from billfold.payments.models import PaymentMethod, SetupIntent
+
+
+def payment_method_get(
+    *, public_id: str, livemode: bool, customer: Customer | None = None, param: str = "payment_method"
+) -> PaymentMethod:
+    """The payment method with this id in this mode (attached to ``customer``, when one is given)."""
+    payment_methods = PaymentMethod.objects.select_related("customer").filter(public_id=public_id, livemode=livemode)
+    if customer is not None:
+        payment_methods = payment_methods.filter(customer=customer)
+    found = payment_methods.first()
+    if found is None:
+        raise NotFound("PaymentMethod", public_id, param=param)
+    return found
+
+
+def payment_method_list(
+    *,
+    livemode: bool,
+    customer: Customer | None = None,
+    type: str | None = None,
+    allow_redisplay: str | None = None,
+) -> QuerySet[PaymentMethod]:
+    payment_methods = PaymentMethod.objects.select_related("customer").filter(livemode=livemode)
+    if customer is not None:
+        payment_methods = payment_methods.filter(customer=customer)
+    if type is not None:
+        payment_methods = payment_methods.filter(type=type)
+    if allow_redisplay is not None:
+        payment_methods = payment_methods.filter(allow_redisplay=allow_redisplay)
+    return payment_methods
+
+
+def payment_method_of_customer(*, public_id: str, customer: Customer, param: str) -> PaymentMethod:
+    """The payment method ``public_id`` if it is attached to ``customer``; a refusal naming ``param`` if not."""
+    found = (
+        PaymentMethod.objects.select_related("customer")
+        .filter(public_id=public_id, livemode=customer.livemode, customer=customer)
+        .first()
+    )
+    if found is None:
+        raise InvalidParam(
+            f"The customer does not have a payment method with the ID {public_id}. "
+            "The payment method must be attached to the customer.",
+            param=param,
+            code="resource_missing",
+        )
+    return found
+
+
+def setup_intent_get(*, public_id: str, livemode: bool, param: str = "intent") -> SetupIntent:
+    found = (
+        SetupIntent.objects.select_related("customer", "payment_method")
+        .filter(public_id=public_id, livemode=livemode)
+        .first()
+    )
+    if found is None:
+        raise NotFound("setupintent", public_id, param=param)
+    return found
+
+
+def setup_intent_list(
+    *, livemode: bool, customer: Customer | None = None, payment_method: PaymentMethod | None = None
+) -> QuerySet[SetupIntent]:
+    setup_intents = SetupIntent.objects.select_related("customer", "payment_method").filter(livemode=livemode)
+    if customer is not None:
+        setup_intents = setup_intents.filter(customer=customer)
+    if payment_method is not None:
+        setup_intents = setup_intents.filter(payment_method=payment_method)
+    return setup_intents
