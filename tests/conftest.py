@@ -28,14 +28,15 @@ def sdk(live_server: Any, test_key: str) -> Iterator[ModuleType]:
 
     Network retries are off so a refusal surfaces at once (the SDK retries 409s and 5xx).
     """
-    saved = (stripe.api_key, stripe.api_base, stripe.max_network_retries)
+    saved = (stripe.api_key, stripe.api_base, stripe.upload_api_base, stripe.max_network_retries)
     stripe.api_key = test_key
-    stripe.api_base = live_server.url
+    # File uploads go to their own base in the SDK; Billfold serves both.
+    stripe.api_base = stripe.upload_api_base = live_server.url
     stripe.max_network_retries = 0
     try:
         yield stripe
     finally:
-        stripe.api_key, stripe.api_base, stripe.max_network_retries = saved
+        stripe.api_key, stripe.api_base, stripe.upload_api_base, stripe.max_network_retries = saved
 
 
 @pytest.fixture

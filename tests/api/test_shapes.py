@@ -17,7 +17,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-import stripe
 
 STRIPE = Path(__file__).resolve().parents[3] / "shared" / "stripe"
 RESOURCES: dict[str, Any] = json.loads((STRIPE / "fixtures3.json").read_text())["resources"]
@@ -234,12 +233,7 @@ def _file(sdk: ModuleType) -> dict[str, Any]:
     )
     upload = io.BytesIO(png)
     upload.name = "dot.png"
-    saved = stripe.upload_api_base
-    stripe.upload_api_base = stripe.api_base
-    try:
-        return _body(sdk.File.create(purpose="product_image", file=upload))
-    finally:
-        stripe.upload_api_base = saved
+    return _body(sdk.File.create(purpose="product_image", file=upload))
 
 
 def _tax_id(sdk: ModuleType) -> dict[str, Any]:
