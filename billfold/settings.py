@@ -108,15 +108,19 @@ INSTALLED_APPS = [
     "billfold.accounts",
     "billfold.events",
     "billfold.files",
+    "billfold.clocks",
     "billfold.catalog",
     "billfold.customers",
     "billfold.payments",
+    "billfold.billing",
     "billfold.api",
     "billfold.cli",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # /v1 requests go straight to their view from here: the middleware below is for browsers.
+    "billfold.api.middleware.ApiRequestsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -177,6 +181,13 @@ BILLFOLD_MAX_IMAGE_BYTES = 2 * 1024 * 1024
 BILLFOLD_IDEMPOTENCY_TTL = 24 * 60 * 60
 # The payment processor new cards go to, by name ("test": the built-in test card processor).
 BILLFOLD_PROCESSOR = os.environ.get("BILLFOLD_PROCESSOR", "test")
+# When a failed automatic invoice payment is tried again: the retries' delays after the first failed
+# attempt, comma-separated, each a number with h (hours) or d (days). The default makes 8 attempts over
+# 2 weeks. An empty value means no retries. Checked when Billfold starts (billfold/billing/dunning.py).
+BILLFOLD_RETRY_SCHEDULE = os.environ.get("BILLFOLD_RETRY_SCHEDULE", "1d,2d,3d,5d,7d,10d,14d")
+# What happens to a subscription once every attempt of its invoice has failed: "cancel" (Stripe's
+# default) or "unpaid" (it is kept, marked unpaid, until its open invoice is paid).
+BILLFOLD_DUNNING_FINAL_ACTION = os.environ.get("BILLFOLD_DUNNING_FINAL_ACTION", "cancel")
 
 LOGGING = {
     "version": 1,

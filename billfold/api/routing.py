@@ -12,6 +12,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -173,14 +174,14 @@ class ApiEndpoint:
                     path=request.path,
                     params={**params, "expand": expand},
                 )
-                with transaction.atomic():
+                with _transaction_for(handler):
                     status, body = self._run_keeping(handler, call, kwargs)
                     idempotency.finish(record, status=status, body=body)
                 return HttpResponse(body, status=status, content_type="application/json")
             if request.method == "GET":
                 return HttpResponse(self._run(handler, call, kwargs), content_type="application/json")
             # Expansion runs after the handler's writes; a refused expand[] must undo them.
-            with transaction.atomic():
+            with _transaction_for(handler):
                 status, body = self._run_keeping(handler, call, kwargs)
             return HttpResponse(body, status=status, content_type="application/json")
         except idempotency.Replay as replay:
@@ -223,6 +224,21 @@ class ApiEndpoint:
         if call.expand:
             expand_result(result, call.expand, call.livemode)
         return json.dumps(result, indent=2)
+
+
+def commits_itself(handler: Handler) -> Handler:
+    """Mark a handler that calls a payment processor: the request is not wrapped in a transaction,
+    because the processor must be called with none open (see ``payments.intents``).
+
+    Such a handler commits its own work through services, refuses before its first write, and
+    checks ``expand[]`` before acting, since nothing can be rolled back after the work is done.
+    """
+    handler.commits_itself = True  # type: ignore[attr-defined]
+    return handler
+
+
+def _transaction_for(handler: Handler) -> AbstractContextManager[object]:
+    return nullcontext() if getattr(handler, "commits_itself", False) else transaction.atomic()
 
 
 class ServerError(DomainError):

@@ -334,7 +334,7 @@ def parse(text: str) -> Query:
 
 # --- Resources and compilation ----------------------------------------------------------------
 
-FieldType = Literal["string", "token", "numeric", "metadata"]
+FieldType = Literal["string", "token", "numeric", "amount", "metadata"]
 
 
 @dataclass(frozen=True)
@@ -343,7 +343,8 @@ class SearchField:
 
     ``string`` fields match ``:`` case-insensitively and support ``~``; ``token`` fields match
     ``:`` exactly; ``numeric`` fields are Unix timestamps compared with ``:`` and the comparison
-    operators. A token field with ``choices`` accepts only those values, each meaning a condition
+    operators; ``amount`` fields are whole numbers of minor units (an invoice's ``total``) compared
+    the same way. A token field with ``choices`` accepts only those values, each meaning a condition
     (booleans, and values computed from several columns such as a price's ``type``).
     """
 
@@ -445,11 +446,26 @@ def _numeric(clause: Clause, column: str) -> Q:
     return Q(**{f"{column}__{lookup}": moment})
 
 
+def _amount(clause: Clause, column: str) -> Q:
+    if clause.value is None:
+        return Q(**{f"{column}__isnull": True})
+    value = clause.value
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,18}", value.strip()):
+        value = int(value)
+    if not isinstance(value, int):
+        raise SearchQueryError(
+            f"{clause.field} is an amount in minor units; {clause.describe()} at {_at(clause.position)} needs a "
+            f"whole number, e.g. {clause.field}>1000 for more than 10.00."
+        )
+    lookups = {":": "exact", "=": "exact", ">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
+    return Q(**{f"{column}__{lookups[clause.operator]}": value})
+
+
 def _compile_clause(clause: Clause, spec: SearchSpec) -> Q:
     field_spec = spec.field_for(clause)
     where = f"{clause.describe()} at {_at(clause.position)}"
-    if clause.operator in COMPARISONS and field_spec.type != "numeric":
-        numeric = [name for name, f in spec.fields.items() if f.type == "numeric"]
+    if clause.operator in COMPARISONS and field_spec.type not in ("numeric", "amount"):
+        numeric = [name for name, f in spec.fields.items() if f.type in ("numeric", "amount")]
         raise SearchQueryError(
             f"{clause.field} is not a numeric field, so it cannot be compared with {clause.operator} ({where}); "
             f"numeric fields for {spec.resource}: {', '.join(numeric)}."
@@ -477,6 +493,9 @@ def _compile_positive(clause: Clause, field_spec: SearchField, where: str) -> Q:
     if field_spec.type == "numeric":
         assert column is not None
         return _numeric(clause, column)
+    if field_spec.type == "amount":
+        assert column is not None
+        return _amount(clause, column)
     if clause.value is None:
         if column is None:
             raise SearchQueryError(f"{clause.field} always has a value, so it cannot be null ({where}).")

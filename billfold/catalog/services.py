@@ -390,7 +390,7 @@ def price_create(*, livemode: bool, values: Mapping[str, Any]) -> Price:
 @transaction.atomic
 def price_update(*, price: Price, values: Mapping[str, Any]) -> Price:
     """Change what a price may change after creation: active, nickname, lookup_key, tax_behavior, metadata."""
-    price = Price.objects.select_for_update().select_related("product").get(pk=price.pk)
+    price = Price.objects.select_for_update(of=("self",)).select_related("product").get(pk=price.pk)
     if values.get("active") is False and price.active and price.product.default_price_id == price.pk:
         raise InvalidParam(
             f"The price {price.public_id} is the default price of its product {price.product.public_id} and "

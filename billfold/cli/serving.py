@@ -11,7 +11,10 @@ def server_command(*, host: str, port: int, workers: int, threads: int) -> list[
     """granian serving Django over WSGI.
 
     Measured on a 2-core machine (see bench/), granian's WSGI server handles several times the
-    requests per second of gunicorn's sync workers for the same Django views.
+    requests per second of gunicorn's sync workers for the same Django views. One process per core
+    with one request thread each is its best setting for Billfold: more processes or threads,
+    ``--runtime-mode st|mt``, ``--http 1`` and a low ``--backpressure`` gave no more calls/s and
+    no less CPU per call (bench/README.md).
     """
     return [
         sys.executable,

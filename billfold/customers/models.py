@@ -31,6 +31,11 @@ class Customer(StripeObject):
     tax_exempt = models.CharField(max_length=10, default="none")
     delinquent = models.BooleanField(default=False)
     deleted = models.BooleanField(default=False)
+    # The test clock whose frozen time is this customer's present (test mode only). Set at creation
+    # and never changed; deleting the clock deletes the customer, so the row is never left dangling.
+    test_clock = models.ForeignKey(
+        "clocks.TestClock", on_delete=models.PROTECT, null=True, blank=True, related_name="customers"
+    )
 
     class Meta:
         indexes = [

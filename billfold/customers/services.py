@@ -12,6 +12,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
+from billfold.clocks import selectors as clock_selectors
+from billfold.clocks.models import TestClock
+from billfold.clocks.selectors import customer_now
 from billfold.core.errors import DomainError, InvalidParam
 from billfold.core.ids import new_id
 from billfold.core.metadata import merge_metadata
@@ -133,15 +136,39 @@ def _payment_method_for_new_customer(customer: Customer, values: Mapping[str, An
     return payment_method
 
 
+def _test_clock_for_new_customer(public_id: str, *, livemode: bool) -> TestClock:
+    if livemode:
+        raise InvalidParam(
+            "Test clocks exist in test mode only: create this customer with a test-mode key (sk_test_...) "
+            "to attach it to a test clock.",
+            param="test_clock",
+        )
+    test_clock = clock_selectors.test_clock_get(public_id=public_id, livemode=livemode, param="test_clock")
+    if test_clock.status == TestClock.ADVANCING:
+        raise InvalidParam(
+            f"Test clock {public_id} is advancing; attach new customers to it once its status is ready.",
+            param="test_clock",
+        )
+    return test_clock
+
+
 @transaction.atomic
 def customer_create(*, livemode: bool, values: Mapping[str, Any]) -> Customer:
     """Create a customer from validated API/dashboard values (keys of ``_SIMPLE_FIELDS``).
 
-    ``tax_id_data`` (``[{"type", "value"}, ...]``) adds tax IDs in the same transaction.
+    ``tax_id_data`` (``[{"type", "value"}, ...]``) adds tax IDs in the same transaction. A customer
+    made on a ``test_clock`` (a clock id) lives on that clock's time from its creation on.
     """
     _check(values)
     tax_id_data = tax_id_parse_many(items=values.get("tax_id_data") or [], livemode=livemode, param="tax_id_data")
-    customer = Customer(public_id=new_id("cus", 14), livemode=livemode)
+    test_clock = (
+        _test_clock_for_new_customer(values["test_clock"], livemode=livemode)
+        if values.get("test_clock") is not None
+        else None
+    )
+    customer = Customer(public_id=new_id("cus", 14), livemode=livemode, test_clock=test_clock)
+    if test_clock is not None:
+        customer.created = test_clock.frozen_time
     for name in _SIMPLE_FIELDS:
         if name in values and values[name] is not None:
             setattr(customer, name, values[name])
@@ -153,7 +180,7 @@ def customer_create(*, livemode: bool, values: Mapping[str, Any]) -> Customer:
     if generated:
         customer.invoice_prefix = _random_prefix()
     _save_unique_prefix(customer, generated=generated)
-    event_record(type="customer.created", obj=customer, livemode=livemode)
+    event_record(type="customer.created", obj=customer, livemode=livemode, created=customer_now(customer))
     if payment_method is not None:
         payment_services.payment_method_attach(payment_method=payment_method, customer=customer)
     if tax_id_data:
@@ -194,7 +221,9 @@ def customer_update(*, customer: Customer, values: Mapping[str, Any]) -> Custome
     if "metadata" in values:
         customer.metadata = merge_metadata(customer.metadata, values["metadata"])
     _save_unique_prefix(customer, generated=False)
-    event_record_update(type="customer.updated", obj=customer, livemode=customer.livemode, before=before)
+    event_record_update(
+        type="customer.updated", obj=customer, livemode=customer.livemode, before=before, created=customer_now(customer)
+    )
     return customer
 
 
@@ -204,5 +233,11 @@ def customer_delete(*, customer: Customer) -> Customer:
     rendered = render_object(customer)
     customer.deleted = True
     customer.save(update_fields=["deleted"])
-    event_record(type="customer.deleted", obj=customer, livemode=customer.livemode, rendered=rendered)
+    event_record(
+        type="customer.deleted",
+        obj=customer,
+        livemode=customer.livemode,
+        rendered=rendered,
+        created=customer_now(customer),
+    )
     return customer

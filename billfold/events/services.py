@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import models
 
 from billfold.core.ids import new_id
+from billfold.core.models import current_time
 from billfold.core.request_context import current_request
 from billfold.events.models import Event
 from billfold.events.rendering import render_object
@@ -39,8 +41,13 @@ def event_record(
     livemode: bool,
     previous_attributes: dict[str, Any] | None = None,
     rendered: dict[str, Any] | None = None,
+    created: dt.datetime | None = None,
 ) -> Event:
-    """Write the event for a change to ``obj``; ``rendered`` spares a second rendering."""
+    """Write the event for a change to ``obj``; ``rendered`` spares a second rendering.
+
+    ``created`` is the moment the change happened for whom it concerns: a customer on a test clock
+    lives on the clock's time (``clocks.selectors.customer_now``), not the server's.
+    """
     data: dict[str, Any] = {"object": rendered if rendered is not None else render_object(obj)}
     if previous_attributes is not None:
         data["previous_attributes"] = previous_attributes
@@ -54,10 +61,13 @@ def event_record(
         object_id=data["object"].get("id", ""),
         request_id=request.request_id if request else None,
         idempotency_key=request.idempotency_key if request else None,
+        created=created if created is not None else current_time(),
     )
 
 
-def event_record_update(*, type: str, obj: models.Model, livemode: bool, before: dict[str, Any]) -> Event | None:
+def event_record_update(
+    *, type: str, obj: models.Model, livemode: bool, before: dict[str, Any], created: dt.datetime | None = None
+) -> Event | None:
     """Write ``*.updated`` with ``previous_attributes`` from the object's rendering before the change.
 
     Writes nothing when nothing visible changed (Stripe sends no event for a no-op update).
@@ -66,4 +76,6 @@ def event_record_update(*, type: str, obj: models.Model, livemode: bool, before:
     previous = changed_attributes(before, after)
     if not previous:
         return None
-    return event_record(type=type, obj=obj, livemode=livemode, previous_attributes=previous, rendered=after)
+    return event_record(
+        type=type, obj=obj, livemode=livemode, previous_attributes=previous, rendered=after, created=created
+    )

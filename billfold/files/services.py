@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import threading
 
 from django.conf import settings
 from django.db import transaction
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from billfold.core import clock
 from billfold.core.errors import InvalidParam
@@ -44,6 +45,21 @@ def _size_check(content: bytes) -> None:
         )
 
 
+_strict_load = threading.Lock()
+
+
+def _load_strictly(image: Image.Image) -> None:
+    """Decode every pixel, refusing truncated data even if a library (WeasyPrint does, on import)
+    has switched Pillow's process-wide LOAD_TRUNCATED_IMAGES on."""
+    with _strict_load:
+        previous = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            image.load()
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = previous
+
+
 def _decode(content: bytes) -> tuple[str, int, int]:
     """``(format, width, height)`` of a JPEG or PNG that decodes completely; refuses anything else."""
     not_an_image = InvalidParam(
@@ -62,7 +78,7 @@ def _decode(content: bytes) -> tuple[str, int, int]:
                     param="file",
                 )
             # A truncated or corrupt file only shows itself when every pixel is decoded.
-            image.load()
+            _load_strictly(image)
     except InvalidParam:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):

@@ -31,3 +31,17 @@ class SetupIntentStateError(DomainError):
 
     def __init__(self, message: str, *, param: str | None = None) -> None:
         super().__init__(message, code="setup_intent_unexpected_state", param=param)
+
+
+class PaymentIntentStateError(DomainError):
+    """The payment intent's status does not allow this operation (confirming a succeeded one...)."""
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message, code="payment_intent_unexpected_state", param=param)
+
+
+class RefundRefused(DomainError):
+    """A refund that cannot be made as asked (nothing left to refund, a failed charge...)."""
+
+    def __init__(self, message: str, *, code: str, param: str | None = None) -> None:
+        super().__init__(message, code=code, param=param)

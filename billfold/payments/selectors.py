@@ -1,4 +1,6 @@
-"""Reads for payment methods and setup intents. Every query is scoped to one mode (test or live)."""
+"""Reads for payment methods, setup intents, payment intents, charges and refunds.
+
+Every query is scoped to one mode (test or live)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from django.db.models import QuerySet
 
 from billfold.core.errors import InvalidParam, NotFound
 from billfold.customers.models import Customer
-from billfold.payments.models import PaymentMethod, SetupIntent
+from billfold.payments.models import Charge, PaymentIntent, PaymentMethod, Refund, SetupIntent
 
 
 def payment_method_get(
@@ -76,3 +78,69 @@ def setup_intent_list(
     if payment_method is not None:
         setup_intents = setup_intents.filter(payment_method=payment_method)
     return setup_intents
+
+
+def payment_intent_get(*, public_id: str, livemode: bool, param: str = "intent") -> PaymentIntent:
+    found = (
+        PaymentIntent.objects.select_related("customer", "payment_method", "latest_charge")
+        .filter(public_id=public_id, livemode=livemode)
+        .first()
+    )
+    if found is None:
+        raise NotFound("payment_intent", public_id, param=param)
+    return found
+
+
+def payment_intent_list(*, livemode: bool, customer: Customer | None = None) -> QuerySet[PaymentIntent]:
+    intents = PaymentIntent.objects.select_related("customer", "payment_method", "latest_charge").filter(
+        livemode=livemode
+    )
+    if customer is not None:
+        intents = intents.filter(customer=customer)
+    return intents
+
+
+def charge_get(*, public_id: str, livemode: bool, param: str = "charge") -> Charge:
+    found = (
+        Charge.objects.select_related("customer", "payment_intent", "payment_method")
+        .filter(public_id=public_id, livemode=livemode)
+        .first()
+    )
+    if found is None:
+        raise NotFound("charge", public_id, param=param)
+    return found
+
+
+def charge_list(
+    *, livemode: bool, customer: Customer | None = None, payment_intent: PaymentIntent | None = None
+) -> QuerySet[Charge]:
+    charges = Charge.objects.select_related("customer", "payment_intent", "payment_method").filter(livemode=livemode)
+    if customer is not None:
+        charges = charges.filter(customer=customer)
+    if payment_intent is not None:
+        charges = charges.filter(payment_intent=payment_intent)
+    return charges
+
+
+def refund_get(*, public_id: str, livemode: bool, param: str = "refund") -> Refund:
+    found = (
+        Refund.objects.select_related("charge__customer", "charge__payment_method", "payment_intent")
+        .filter(public_id=public_id, livemode=livemode)
+        .first()
+    )
+    if found is None:
+        raise NotFound("refund", public_id, param=param)
+    return found
+
+
+def refund_list(
+    *, livemode: bool, charge: Charge | None = None, payment_intent: PaymentIntent | None = None
+) -> QuerySet[Refund]:
+    refunds = Refund.objects.select_related("charge__customer", "charge__payment_method", "payment_intent").filter(
+        livemode=livemode
+    )
+    if charge is not None:
+        refunds = refunds.filter(charge=charge)
+    if payment_intent is not None:
+        refunds = refunds.filter(payment_intent=payment_intent)
+    return refunds

@@ -184,7 +184,7 @@ def _processor(payment_method: PaymentMethod) -> Processor:
 
 def _locked_payment_method(payment_method: PaymentMethod) -> PaymentMethod:
     """The row re-read under a lock, so two concurrent attaches or detaches cannot both pass their checks."""
-    return PaymentMethod.objects.select_for_update().select_related("customer").get(pk=payment_method.pk)
+    return PaymentMethod.objects.select_for_update(of=("self",)).select_related("customer").get(pk=payment_method.pk)
 
 
 def _check_reusable(payment_method: PaymentMethod, *, param: str | None = None) -> None:
@@ -194,6 +194,12 @@ def _check_reusable(payment_method: PaymentMethod, *, param: str | None = None) 
             "Create a new PaymentMethod for the card instead.",
             param=param,
         )
+
+
+def payment_method_attach_checked(*, payment_method: PaymentMethod, customer: Customer) -> PaymentMethod:
+    """Save a card the processor has just accepted (a payment or a setup succeeded) to ``customer``,
+    inside the caller's transaction, with its ``payment_method.attached`` event."""
+    return _attach(payment_method, customer)
 
 
 def _attach(payment_method: PaymentMethod, customer: Customer) -> PaymentMethod:
@@ -276,24 +282,28 @@ def _check_types(payment_method_types: Sequence[str]) -> None:
             )
 
 
-def _check_usable(setup_intent: SetupIntent, payment_method: PaymentMethod, *, param: str) -> None:
-    """A setup intent may use a method that is unattached or attached to its own customer."""
+def payment_method_check_usable(*, payment_method: PaymentMethod, customer: Customer | None, param: str) -> None:
+    """An intent for ``customer`` may use a method that is unattached or attached to that customer."""
     _check_reusable(payment_method, param=param)
     owner = payment_method.customer
     if owner is None:
         return
-    if setup_intent.customer is None:
+    if customer is None:
         raise PaymentMethodStateError(
             f"The PaymentMethod {payment_method.public_id} is attached to customer {owner.public_id}; "
             "pass that customer's id as `customer` to use it.",
             param=param,
         )
-    if owner.pk != setup_intent.customer.pk:
+    if owner.pk != customer.pk:
         raise PaymentMethodStateError(
             f"The PaymentMethod {payment_method.public_id} is attached to another customer and cannot be used "
-            f"for {setup_intent.customer.public_id}.",
+            f"for {customer.public_id}.",
             param=param,
         )
+
+
+def _check_usable(setup_intent: SetupIntent, payment_method: PaymentMethod, *, param: str) -> None:
+    payment_method_check_usable(payment_method=payment_method, customer=setup_intent.customer, param=param)
 
 
 @transaction.atomic
@@ -343,7 +353,7 @@ def setup_intent_create(
 
 def _locked_setup_intent(setup_intent: SetupIntent) -> SetupIntent:
     return (
-        SetupIntent.objects.select_for_update()
+        SetupIntent.objects.select_for_update(of=("self",))
         .select_related("customer", "payment_method", "payment_method__customer")
         .get(pk=setup_intent.pk)
     )

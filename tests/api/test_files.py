@@ -205,3 +205,17 @@ def test_products_reference_uploaded_images(uploads: ModuleType, live_server: An
     product = uploads.Product.create(name="T-shirt", images=[uploaded.url])
     assert product.images == [uploaded.url]
     assert fetch(live_server, product.images[0])[2] == content
+
+
+def test_a_truncated_png_is_refused_even_after_a_pdf_library_relaxed_pillow(uploads: ModuleType) -> None:
+    from PIL import ImageFile
+
+    previous = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # what importing WeasyPrint does to the whole process
+    try:
+        with pytest.raises(uploads.InvalidRequestError) as raised:
+            uploads.File.create(purpose="product_image", file=named(truncated_png(), "cut.png"))
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous
+    assert raised.value.param == "file"
+    assert StoredFile.objects.count() == 0

@@ -19,11 +19,13 @@ from billfold.payments.processors.registry import processor_default, processor_g
 from billfold.payments.processors.test_cards import (
     AUTHENTICATION_REQUIRED,
     CARDS_BY_NUMBER,
+    LEDGER_SIZE,
     LIVE_MODE_TEST_CARD,
     LIVE_MODE_UNAVAILABLE,
     NOT_A_TEST_CARD,
     TEST_CARDS,
     UNKNOWN_CARD,
+    IdempotencyKeyReused,
     TestCardProcessor,
     magic_card,
 )
@@ -48,9 +50,15 @@ def reference(number: str) -> str:
     return tokenized.reference
 
 
-def charge(ref: str, *, key: str = "idem-1", off_session: bool = False) -> ChargeResult:
+def charge(ref: str, *, key: str | None = None, off_session: bool = False) -> ChargeResult:
+    # The processor remembers keys: each card reference gets its own unless a test names one.
     return processor.charge(
-        reference=ref, amount=2000, currency="usd", idempotency_key=key, off_session=off_session, livemode=False
+        reference=ref,
+        amount=2000,
+        currency="usd",
+        idempotency_key=key or f"idem-{ref}",
+        off_session=off_session,
+        livemode=False,
     )
 
 
@@ -230,7 +238,7 @@ def test_card_behaviour(number: str) -> None:
     assert processor.card_setup(ref, livemode=False) == setup
     first = charge(ref)
     assert (first.status, first.decline) == on_session
-    second = charge(ref, key="idem-2", off_session=True)
+    second = charge(ref, key=f"off-session-{ref}", off_session=True)
     assert (second.status, second.decline) == off_session
 
 
@@ -241,6 +249,50 @@ def test_charge_attempts_are_named_by_their_idempotency_key() -> None:
     assert first.reference.startswith("ch_test_")
     assert len(first.reference) == len("ch_test_") + 24
     assert other.reference != first.reference
+
+
+def test_a_repeated_key_is_answered_without_charging_again() -> None:
+    fresh = TestCardProcessor()
+    ref = reference("4242424242424242")
+    declined_ref = reference("4000000000000002")
+    results = [
+        fresh.charge(reference=r, amount=500, currency="eur", idempotency_key=k, off_session=False, livemode=False)
+        for r, k in ((ref, "k1"), (ref, "k1"), (declined_ref, "k2"), (declined_ref, "k2"), (ref, "k3"))
+    ]
+    assert results[0] == results[1]
+    assert results[2] == results[3]
+    assert (results[2].status, results[2].decline) == ("declined", GENERIC)
+    assert [(e.kind, e.idempotency_key, e.reference, e.amount, e.currency) for e in fresh.ledger()] == [
+        ("charge", "k1", ref, 500, "eur"),
+        ("charge", "k2", declined_ref, 500, "eur"),
+        ("charge", "k3", ref, 500, "eur"),
+    ]
+    refunded = fresh.refund(
+        charge_reference=results[0].reference, amount=200, currency="eur", idempotency_key="r1", livemode=False
+    )
+    assert refunded == fresh.refund(
+        charge_reference=results[0].reference, amount=200, currency="eur", idempotency_key="r1", livemode=False
+    )
+    assert [e.kind for e in fresh.ledger()] == ["charge", "charge", "charge", "refund"]
+
+
+def test_a_key_reused_for_another_charge_is_a_bug_not_a_retry() -> None:
+    fresh = TestCardProcessor()
+    ref = reference("4242424242424242")
+    fresh.charge(reference=ref, amount=500, currency="eur", idempotency_key="k", off_session=False, livemode=False)
+    with pytest.raises(IdempotencyKeyReused, match=r"The idempotency key 'k' was first used for a different charge\."):
+        fresh.charge(reference=ref, amount=600, currency="eur", idempotency_key="k", off_session=False, livemode=False)
+
+
+def test_the_ledger_forgets_the_oldest_keys() -> None:
+    fresh = TestCardProcessor()
+    ref = reference("4242424242424242")
+    for index in range(LEDGER_SIZE + 2):
+        fresh.charge(
+            reference=ref, amount=50, currency="usd", idempotency_key=f"k{index}", off_session=False, livemode=False
+        )
+    keys = [e.idempotency_key for e in fresh.ledger()]
+    assert (len(keys), keys[0], keys[-1]) == (LEDGER_SIZE, "k2", f"k{LEDGER_SIZE + 1}")
 
 
 def test_refunds() -> None:

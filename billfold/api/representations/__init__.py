@@ -3,16 +3,55 @@
 from __future__ import annotations
 
 from billfold.api.expand import register_expandable, register_includer, register_loader
+from billfold.api.representations.charge import load_charges, render_charge
+from billfold.api.representations.coupon import (
+    include_applies_to,
+    include_currency_options,
+    load_coupons,
+    render_coupon,
+)
 from billfold.api.representations.customer import load_customers, render_customer
+from billfold.api.representations.discount import load_discounts, render_discount
+from billfold.api.representations.invoice import (
+    include_payments,
+    load_invoices,
+    load_line_items,
+    render_invoice,
+    render_line_item,
+)
+from billfold.api.representations.invoice_item import load_invoice_items, render_invoice_item
+from billfold.api.representations.payment_intent import load_payment_intents, render_payment_intent
 from billfold.api.representations.payment_method import load_payment_methods, render_payment_method
 from billfold.api.representations.price import include_tiers, load_prices, render_price
 from billfold.api.representations.product import load_products, render_product
+from billfold.api.representations.promotion_code import (
+    include_restriction_currency_options,
+    load_promotion_codes,
+    render_promotion_code,
+)
+from billfold.api.representations.refund import load_refunds, render_refund
 from billfold.api.representations.setup_intent import load_setup_intents, render_setup_intent
+from billfold.api.representations.subscription import load_subscriptions, render_subscription
+from billfold.api.representations.subscription_item import load_subscription_items, render_subscription_item
 from billfold.api.representations.tax_id import include_customer_tax_ids, load_tax_ids, render_tax_id
+from billfold.api.representations.tax_rate import load_tax_rates, render_tax_rate
+from billfold.api.representations.test_clock import load_test_clocks, render_test_clock
+from billfold.billing.models import (
+    Coupon,
+    Discount,
+    Invoice,
+    InvoiceItem,
+    InvoiceLineItem,
+    PromotionCode,
+    Subscription,
+    SubscriptionItem,
+    TaxRate,
+)
 from billfold.catalog.models import Price, Product
+from billfold.clocks.models import TestClock
 from billfold.customers.models import Customer, TaxId
 from billfold.events.rendering import register_renderer
-from billfold.payments.models import PaymentMethod, SetupIntent
+from billfold.payments.models import Charge, PaymentIntent, PaymentMethod, Refund, SetupIntent
 
 register_renderer(Customer, render_customer)
 register_loader("cus", load_customers)
@@ -34,3 +73,52 @@ register_loader("seti", load_setup_intents)
 register_expandable("payment_method", "customer")
 register_expandable("setup_intent", "customer", "payment_method")
 register_expandable("customer", "invoice_settings.default_payment_method")
+register_renderer(PaymentIntent, render_payment_intent)
+register_renderer(Charge, render_charge)
+register_renderer(Refund, render_refund)
+register_loader("pi", load_payment_intents)
+register_loader("ch", load_charges)
+register_loader("re", load_refunds)
+register_expandable("payment_intent", "customer", "payment_method", "latest_charge")
+register_expandable("charge", "customer", "payment_intent", "payment_method")
+register_expandable("refund", "charge", "payment_intent")
+register_renderer(TestClock, render_test_clock)
+register_loader("clock", load_test_clocks)
+register_expandable("customer", "test_clock")
+register_renderer(Coupon, render_coupon)
+# Coupon ids are the merchant's choice, so fields naming a coupon say which loader to use.
+register_loader("coupon", load_coupons)
+register_includer("coupon", "applies_to", include_applies_to)
+register_includer("coupon", "currency_options", include_currency_options)
+register_renderer(PromotionCode, render_promotion_code)
+register_loader("promo", load_promotion_codes)
+register_expandable("promotion_code", "promotion.coupon", target="coupon")
+register_expandable("promotion_code", "customer")
+register_includer("promotion_code", "restrictions.currency_options", include_restriction_currency_options)
+register_renderer(Discount, render_discount)
+register_loader("di", load_discounts)
+register_expandable("discount", "source.coupon", target="coupon")
+register_expandable("discount", "customer", "promotion_code")
+register_renderer(TaxRate, render_tax_rate)
+register_loader("txr", load_tax_rates)
+register_renderer(Invoice, render_invoice)
+register_renderer(InvoiceLineItem, render_line_item)
+register_renderer(InvoiceItem, render_invoice_item)
+register_loader("in", load_invoices)
+register_loader("il", load_line_items)
+register_loader("ii", load_invoice_items)
+register_expandable("invoice", "customer", "default_payment_method", "test_clock")
+register_includer("invoice", "payments", include_payments)
+register_expandable("line_item", "invoice", "parent.invoice_item_details.invoice_item")
+register_expandable("line_item", "pricing.price_details.price", target="price")
+register_expandable("invoiceitem", "customer", "invoice", "test_clock")
+register_expandable("invoiceitem", "pricing.price_details.price", target="price")
+register_renderer(Subscription, render_subscription)
+register_renderer(SubscriptionItem, render_subscription_item)
+register_loader("sub", load_subscriptions)
+register_loader("si", load_subscription_items)
+register_expandable("subscription", "customer", "default_payment_method", "latest_invoice", "test_clock")
+# Items are embedded: expanding through them (items.data.price.product) only walks into them.
+register_expandable("subscription", "items")
+register_expandable("subscription_item", "price")
+register_expandable("invoice", "subscription", "parent.subscription_details.subscription")

@@ -47,9 +47,16 @@ def render_customer(customer: Customer) -> dict[str, Any]:
             else None
         ),
         "tax_exempt": customer.tax_exempt,
-        "test_clock": None,
+        "test_clock": _test_clock_public_id(customer),
     }
 
 
+def _test_clock_public_id(customer: Customer) -> str | None:
+    # Lists and loaders fetch the clock with the customer; a lone customer costs one more query.
+    test_clock = customer.test_clock if customer.test_clock_id is not None else None
+    return test_clock.public_id if test_clock is not None else None
+
+
 def load_customers(ids: list[str], livemode: bool) -> dict[str, dict[str, Any]]:
-    return {c.public_id: render_customer(c) for c in Customer.objects.filter(public_id__in=ids, livemode=livemode)}
+    customers = Customer.objects.filter(public_id__in=ids, livemode=livemode).select_related("test_clock")
+    return {c.public_id: render_customer(c) for c in customers}

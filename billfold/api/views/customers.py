@@ -9,6 +9,7 @@ from billfold.api.params import Enum, Field, Hash, Int, ListOf, Metadata, Str, v
 from billfold.api.representations.customer import render_customer
 from billfold.api.routing import ApiCall, route
 from billfold.api.shapes import address, shipping
+from billfold.clocks import selectors as clock_selectors
 from billfold.customers import selectors, services
 from billfold.customers.tax_ids import MAX_PER_CUSTOMER as MAX_TAX_IDS_PER_CUSTOMER
 
@@ -44,13 +45,15 @@ _WRITABLE: dict[str, Field] = {
 _CREATE = {
     **_WRITABLE,
     "payment_method": Str(max_length=5000),
+    # Only at creation: a customer never moves to or off a test clock.
+    "test_clock": Str(max_length=5000),
     "tax_id_data": ListOf(
         Hash({"type": Str(max_length=20, required=True), "value": Str(max_length=200, required=True)}),
         max_items=MAX_TAX_IDS_PER_CUSTOMER,
     ),
 }
 _UPDATE = _WRITABLE
-_LIST = {**LIST_PARAMS, "email": Str(max_length=512), "created": CREATED_FILTER}
+_LIST = {**LIST_PARAMS, "email": Str(max_length=512), "created": CREATED_FILTER, "test_clock": Str(max_length=5000)}
 
 
 def customer_create(call: ApiCall) -> dict[str, Any]:
@@ -77,7 +80,17 @@ def customer_delete(call: ApiCall, customer_id: str) -> dict[str, Any]:
 
 def customer_list(call: ApiCall) -> dict[str, Any]:
     params = validate(_LIST, call.params)
-    customers = selectors.customer_list(livemode=call.livemode, email=params.get("email"))
+    test_clock = (
+        clock_selectors.test_clock_get(public_id=params["test_clock"], livemode=call.livemode, param="test_clock")
+        if "test_clock" in params
+        else None
+    )
+    customers = selectors.customer_list(
+        livemode=call.livemode,
+        email=params.get("email"),
+        test_clock=test_clock,
+        exclude_test_clocks=test_clock is None,
+    )
     if "created" in params:
         customers = apply_range(customers, "created", params["created"])
     return paginate(

@@ -1,4 +1,4 @@
-"""The built-in test processor: Stripe's test cards and magic ids, with no network and no state.
+"""The built-in test processor: Stripe's test cards and magic ids, with no network.
 
 Every behaviour a developer can trigger on Stripe in test mode with a test card, this processor
 reproduces: cards that succeed, cards the issuer declines (with Stripe's codes and messages),
@@ -6,12 +6,17 @@ a card that saves but never pays, and a card that always asks for authentication
 number is refused, so a real card number is never accepted, and live mode refuses everything.
 
 The stored reference is ``<card key>:<random>``; the key is all the processor needs later.
+Like a real processor, it remembers the idempotency keys of recent charges and refunds (in this
+process's memory) and answers a repeated key with the first answer instead of acting again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Literal
 
 from billfold.core import clock
 from billfold.core.ids import random_string
@@ -113,6 +118,27 @@ def magic_card(token: str) -> TestCard | None:
     return None
 
 
+@dataclass(frozen=True)
+class LedgerEntry:
+    """A charge or refund the processor carried out, under its idempotency key."""
+
+    kind: Literal["charge", "refund"]
+    idempotency_key: str
+    # The card's reference for a charge, the charge's reference for a refund.
+    reference: str
+    amount: int
+    currency: str
+    result: ChargeResult | RefundResult
+
+
+class IdempotencyKeyReused(ValueError):
+    """The same idempotency key came with a different request: a bug in the caller, never a retry."""
+
+
+# Retries come within minutes; remembering more keys would only grow the memory of a long-running server.
+LEDGER_SIZE = 10_000
+
+
 def _attempt_reference(prefix: str, idempotency_key: str) -> str:
     # Derived from the key, so a retried attempt is recognisably the same attempt.
     return f"{prefix}_test_{hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]}"
@@ -124,6 +150,32 @@ class TestCardProcessor:
     __test__ = False
 
     name = "test"
+
+    def __init__(self) -> None:
+        self._ledger: OrderedDict[tuple[str, str], LedgerEntry] = OrderedDict()
+        # Server threads charge concurrently.
+        self._lock = threading.Lock()
+
+    def ledger(self) -> list[LedgerEntry]:
+        """What was carried out, oldest first: a retried key appears once."""
+        with self._lock:
+            return list(self._ledger.values())
+
+    def _once(self, entry: LedgerEntry) -> LedgerEntry:
+        """``entry`` recorded under its key, or the entry already there for that key."""
+        with self._lock:
+            ledger_key = (entry.kind, entry.idempotency_key)
+            done = self._ledger.get(ledger_key)
+            if done is None:
+                self._ledger[ledger_key] = entry
+                while len(self._ledger) > LEDGER_SIZE:
+                    self._ledger.popitem(last=False)
+                return entry
+        if (done.reference, done.amount, done.currency) != (entry.reference, entry.amount, entry.currency):
+            raise IdempotencyKeyReused(
+                f"The idempotency key {entry.idempotency_key!r} was first used for a different {entry.kind}."
+            )
+        return done
 
     def card_tokenize(self, card: CardInput, *, livemode: bool) -> TokenizedCard | Decline:
         number = card.number.replace(" ", "")
@@ -179,7 +231,14 @@ class TestCardProcessor:
         off_session: bool,
         livemode: bool,
     ) -> ChargeResult:
-        attempt = _attempt_reference("ch", idempotency_key)
+        result = self._charge_result(
+            reference, attempt=_attempt_reference("ch", idempotency_key), off_session=off_session, livemode=livemode
+        )
+        entry = self._once(LedgerEntry("charge", idempotency_key, reference, amount, currency, result))
+        assert isinstance(entry.result, ChargeResult)
+        return entry.result
+
+    def _charge_result(self, reference: str, *, attempt: str, off_session: bool, livemode: bool) -> ChargeResult:
         card = self._card(reference, livemode=livemode)
         if isinstance(card, Decline):
             return ChargeResult("declined", attempt, card)
@@ -198,8 +257,12 @@ class TestCardProcessor:
     ) -> RefundResult:
         refund = _attempt_reference("re", idempotency_key)
         if livemode or not charge_reference.startswith("ch_test_"):
-            return RefundResult("failed", refund, "unknown")
-        return RefundResult("succeeded", refund)
+            result = RefundResult("failed", refund, "unknown")
+        else:
+            result = RefundResult("succeeded", refund)
+        entry = self._once(LedgerEntry("refund", idempotency_key, charge_reference, amount, currency, result))
+        assert isinstance(entry.result, RefundResult)
+        return entry.result
 
     @staticmethod
     def _card(reference: str, *, livemode: bool) -> TestCard | Decline:

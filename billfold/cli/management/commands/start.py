@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import subprocess
+import sys
+import time
 from typing import Any
 
 from django.conf import settings
@@ -11,9 +15,12 @@ from billfold.accounts.models import ApiKey
 from billfold.accounts.services import api_key_create
 from billfold.cli.serving import default_workers, run_server
 
+# How long the web server and the worker get to stop on Ctrl+C before they are killed.
+STOP_TIMEOUT = 20
+
 
 class Command(BaseCommand):
-    help = "Set Billfold up (database, first API key, optional demo data) and serve it."
+    help = "Set Billfold up (database, first API key, optional demo data) and serve it, with the billing worker."
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -21,6 +28,9 @@ class Command(BaseCommand):
         parser.add_argument("--demo", action="store_true", help="load demo products and customers first")
         parser.add_argument("--workers", type=int, default=default_workers())
         parser.add_argument("--no-serve", action="store_true", help="set up and exit (for scripts)")
+        parser.add_argument(
+            "--no-worker", action="store_true", help="serve without the billing worker (run `billfold worker` apart)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", verbosity=0, interactive=False)
@@ -47,10 +57,33 @@ class Command(BaseCommand):
         if options["no_serve"]:
             return
         self.stdout.write(f"Serving on {base} (Ctrl+C to stop)\n")
+        if not options["no_worker"]:
+            self.stdout.write("Billing worker running beside it: renewals, trial ends, payment retries.\n")
         self.stdout.flush()
         server = run_server(host=options["host"], port=options["port"], workers=options["workers"], threads=1)
+        processes = [server] if options["no_worker"] else [server, _run_worker()]
         try:
-            server.wait()
+            # Either one ending on its own (a crash, a port in use) ends the quick start.
+            while all(process.poll() is None for process in processes):
+                time.sleep(0.5)
         except KeyboardInterrupt:
-            server.terminate()
-            server.wait()
+            pass
+        for process in processes:
+            if process.poll() is None:
+                # The worker finishes the row it is on before it exits.
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        stopped = [p for p in processes if p.returncode not in (0, -signal.SIGTERM, -signal.SIGINT)]
+        if stopped and stopped[0] is server:
+            self.stderr.write(f"The web server exited with status {server.returncode}.")
+        elif stopped:
+            self.stderr.write(f"The billing worker exited with status {stopped[0].returncode}.")
+
+
+def _run_worker() -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "billfold.cli.main", "worker"])

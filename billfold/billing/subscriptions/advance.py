@@ -1,0 +1,239 @@
+"""The work time brings to a subscription: trial notices and ends, renewals, scheduled cancellations.
+
+``subscription_advance`` does everything due at or before ``now``, in time order, one step per
+transaction, re-reading the subscription under a row lock each time: two calls at once queue on
+the lock and the second finds nothing left to do. A renewal's invoice is finalized and committed
+before it is charged (outside any transaction); a crash between the two leaves an open invoice
+with ``next_payment_attempt`` set, which the dunning retries collect — never a charge without its
+invoice, never two. A unique constraint on (subscription, period_start, billing_reason) for
+``subscription_cycle`` invoices backs this up.
+
+Each step changes what is due (a renewal moves the period, a notice records that it was sent,
+a cancellation ends the subscription), so the loop always ends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+from django.db import transaction
+
+from billfold.billing import invoices as invoice_services
+from billfold.billing.models import Invoice, Subscription, SubscriptionItem
+from billfold.billing.subscriptions import invoicing
+from billfold.billing.subscriptions.common import (
+    cadence_of,
+    live_items,
+    locked,
+    natural_period,
+    next_due,
+    record,
+    record_update,
+    schedule,
+    set_period,
+    snapshot,
+)
+from billfold.billing.subscriptions.services import cancel_build
+from billfold.billing.subscriptions.status import status_move
+from billfold.core.periods import subscription_period_at
+
+# A subscription years behind (a clock advanced far, a worker down for long) still finishes; more
+# steps than this in one call means a step that does not move anything: a bug to surface.
+MAX_STEPS = 10_000
+
+Step = Callable[[Subscription, Sequence[SubscriptionItem], dt.datetime], Invoice | None]
+
+
+def _trial_will_end(subscription: Subscription, items: Sequence[SubscriptionItem], at: dt.datetime) -> None:
+    subscription.trial_will_end_sent_for = subscription.trial_end
+    subscription.save(update_fields=["trial_will_end_sent_for"])
+    record(subscription, "customer.subscription.trial_will_end")
+
+
+def _resume_collection(subscription: Subscription, items: Sequence[SubscriptionItem], at: dt.datetime) -> None:
+    before = snapshot(subscription)
+    subscription.pause_collection = None
+    subscription.save()
+    record_update(subscription, before)
+
+
+def _cancel(subscription: Subscription, items: Sequence[SubscriptionItem], at: dt.datetime) -> Invoice | None:
+    """A scheduled cancellation (cancel_at, cancel_at_period_end): pending prorations go on a final invoice."""
+    return cancel_build(
+        subscription=subscription,
+        invoice_now=True,
+        prorate=False,
+        details=None,
+        reason="cancellation_requested",
+        at=at,
+    )
+
+
+def _period_after(subscription: Subscription, items: Sequence[SubscriptionItem], start: dt.datetime) -> dt.datetime:
+    """The end of the period starting at ``start``: the anchor's next billing date, or an earlier cancel_at."""
+    end = natural_period(subscription, items[0].price, start)[1]
+    if subscription.cancel_at is not None and start < subscription.cancel_at < end:
+        return subscription.cancel_at
+    return end
+
+
+def renewal_draft(subscription: Subscription, items: Sequence[SubscriptionItem], at: dt.datetime) -> Invoice:
+    """The next period's invoice, as a draft: the items' new period billed, pending prorations added."""
+    old_start, start = items[0].current_period_start, items[0].current_period_end
+    end = _period_after(subscription, items, start)
+    set_period(items, start, end)
+    return invoicing.subscription_invoice(
+        subscription=subscription,
+        items=items,
+        billing_reason="subscription_cycle",
+        lines=invoicing.billed_lines(subscription, items, start, end),
+        period_start=old_start,
+        period_end=start,
+        at=at,
+    )
+
+
+def trial_end_draft(subscription: Subscription, items: Sequence[SubscriptionItem], at: dt.datetime) -> Invoice:
+    """The first paid period's invoice at the trial's end, as a draft (the subscription becomes active)."""
+    assert subscription.trial_end is not None
+    start = subscription.trial_end
+    interval, count = cadence_of(items[0].price)
+    first_end = subscription_period_at(
+        start=start,
+        anchor=subscription.billing_cycle_anchor,
+        interval=interval,
+        interval_count=count,
+        moment=start,
+        anchor_day=subscription.billing_cycle_anchor_day,
+    )[1]
+    end = (
+        subscription.cancel_at
+        if subscription.cancel_at is not None and start < subscription.cancel_at < first_end
+        else first_end
+    )
+    trial_start = items[0].current_period_start
+    set_period(items, start, end)
+    status_move(subscription, "active")
+    return invoicing.subscription_invoice(
+        subscription=subscription,
+        items=items,
+        billing_reason="subscription_cycle",
+        lines=invoicing.billed_lines(subscription, items, start, end),
+        period_start=trial_start,
+        period_end=start,
+        at=at,
+    )
+
+
+def _issue(subscription: Subscription, invoice: Invoice) -> Invoice:
+    invoice = invoicing.invoice_issue(subscription=subscription, invoice=invoice, report=False)
+    subscription.latest_invoice = invoice
+    if invoice.status == "paid" and subscription.status in ("past_due", "unpaid"):
+        status_move(subscription, "active")
+    return invoice
+
+
+def _renew(subscription: Subscription, items: Sequence[SubscriptionItem], at: dt.datetime) -> Invoice:
+    before = snapshot(subscription)
+    invoice = _issue(subscription, renewal_draft(subscription, items, at))
+    subscription.save()
+    record_update(subscription, before)
+    return invoice
+
+
+def _trial_end(subscription: Subscription, items: Sequence[SubscriptionItem], at: dt.datetime) -> Invoice | None:
+    """Bill the first paid period, unless there is no card and ``trial_settings`` say to cancel or pause."""
+    missing = subscription.trial_settings.get("end_behavior", {}).get("missing_payment_method", "create_invoice")
+    without_card = (
+        subscription.collection_method == "charge_automatically" and invoicing.payment_method_for(subscription) is None
+    )
+    if without_card and missing == "cancel":
+        return cancel_build(
+            subscription=subscription,
+            invoice_now=False,
+            prorate=False,
+            details=None,
+            reason="cancellation_requested",
+            at=at,
+        )
+    before = snapshot(subscription)
+    if without_card and missing == "pause":
+        status_move(subscription, "paused")
+        subscription.save()
+        record(subscription, "customer.subscription.paused")
+        record_update(subscription, before)
+        return None
+    invoice = _issue(subscription, trial_end_draft(subscription, items, at))
+    subscription.save()
+    record_update(subscription, before)
+    return invoice
+
+
+def _expire(subscription: Subscription, items: Sequence[SubscriptionItem], at: dt.datetime) -> None:
+    """23 hours without the first payment: incomplete_expired, its open invoice voided (Stripe)."""
+    before = snapshot(subscription)
+    for invoice in Invoice.objects.filter(
+        livemode=subscription.livemode, subscription_id=subscription.public_id, status="open"
+    ).order_by("pk"):
+        invoice_services.invoice_void(invoice=invoice)
+    status_move(subscription, "incomplete_expired")
+    subscription.ended_at = at
+    subscription.save()
+    record_update(subscription, before)
+
+
+def _past_due(subscription: Subscription, items: Sequence[SubscriptionItem], at: dt.datetime) -> None:
+    """A sent invoice not paid by its due date makes the subscription past_due (send_invoice)."""
+    before = snapshot(subscription)
+    status_move(subscription, "past_due")
+    subscription.save()
+    record_update(subscription, before)
+
+
+STEPS: dict[str, Step] = {
+    "trial_will_end": _trial_will_end,
+    "resume_collection": _resume_collection,
+    "cancel": _cancel,
+    "trial_end": _trial_end,
+    "renew": _renew,
+    "expire": _expire,
+    "past_due": _past_due,
+}
+
+
+def _step(subscription_id: int, now: dt.datetime) -> tuple[bool, Invoice | None]:
+    """Do the earliest work due at or before ``now``: (whether there was any, the invoice to charge)."""
+    with transaction.atomic():
+        found = Subscription.objects.filter(pk=subscription_id).values_list("pk", flat=True).first()
+        if found is None:
+            return False, None
+        subscription = locked(found)
+        items = live_items(subscription)
+        due = next_due(subscription, items, until=now)
+        if due is None:
+            schedule(subscription, items)
+            subscription.save(update_fields=["next_action_at"])
+            return False, None
+        moment, kind = due
+        invoice = STEPS[kind](subscription, items, moment)
+        subscription = locked(subscription)
+        schedule(subscription)
+        subscription.save(update_fields=["next_action_at"])
+        return True, invoice
+
+
+def subscription_advance(*, subscription_id: int, now: dt.datetime) -> None:
+    """Do all the work due at or before ``now`` for the subscription, in time order (see the module).
+
+    Safe to call twice and concurrently. Call it outside any transaction: renewals are charged here.
+    """
+    for _ in range(MAX_STEPS):
+        acted, invoice = _step(subscription_id, now)
+        if invoice is not None and invoicing.wants_collection(invoice):
+            invoicing.collect(invoice=invoice)
+        if not acted:
+            return
+    raise RuntimeError(
+        f"Subscription {subscription_id} still had work due after {MAX_STEPS} steps; a step does not move it."
+    )

@@ -1,0 +1,14 @@
+"""Pages the billing engine serves to customers: the hosted invoice page and its PDF."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from billfold.billing import views
+
+app_name = "billing"
+
+urlpatterns = [
+    path("i/<str:token>", views.invoice_page, name="invoice-page"),
+    path("i/<str:token>/pdf", views.invoice_pdf, name="invoice-pdf"),
+]
