@@ -9,7 +9,12 @@ if [ ! -x .venv/bin/python ]; then
   echo "Creating .venv with $($PYTHON --version)..."
   "$PYTHON" -m venv .venv
 fi
-echo "Installing Billfold (first run takes a minute)..."
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+echo "Installing Billfold into .venv (the first run takes a minute)..."
+# pip's output goes to a log, shown only if the install fails.
+if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip &&
+       .venv/bin/python -m pip install --disable-pip-version-check -e . ; } > .venv/install.log 2>&1; then
+  cat .venv/install.log
+  echo "Installing Billfold failed (log above, also in .venv/install.log)." >&2
+  exit 1
+fi
 exec .venv/bin/billfold start "$@"

@@ -10,11 +10,11 @@ Any number of workers can share a database. A worker claims a batch of rows by s
 transaction of its own open (payments call the processor outside transactions), and clears
 the claims. On PostgreSQL the batch is chosen with ``SELECT ... FOR UPDATE SKIP LOCKED``, so
 workers claiming at the same moment take different rows without waiting for each other; on
-SQLite, whose writers take turns anyway, each row is claimed with a conditional ``UPDATE`` that
-only succeeds while nobody else holds it. A worker that dies keeps its claims until the lease
-runs out, then another takes the rows over. Claims only keep workers apart: the work itself
-re-checks the row's state under a row lock and is safe to run twice, so a row taken over after
-a crash is finished, never done again.
+SQLite, which has one writer at a time, each row is claimed with a conditional ``UPDATE`` that
+only succeeds while nobody else holds it, and the workers take turns row by row (``sqlite_turn``).
+A worker that dies keeps its claims until the lease runs out, then another takes the rows over.
+Claims only keep workers apart: the work itself re-checks the row's state under a row lock and
+is safe to run twice, so a row taken over after a crash is finished, never done again.
 
 Customers on a test clock are left out: their time moves only when the clock is advanced, and
 ``advance_test_clock`` (an advance hook, registered by the billing app) does their work then.
@@ -23,8 +23,10 @@ Customers on a test clock are left out: their time moves only when the clock is 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -45,6 +47,27 @@ logger = logging.getLogger("billfold.worker")
 LEASE = dt.timedelta(minutes=5)
 
 Row = TypeVar("Row", Subscription, Invoice)
+
+
+@contextmanager
+def sqlite_turn() -> Iterator[None]:
+    """On SQLite, the workers of one database take turns: one claims or works on a row at a time.
+
+    SQLite has one writer at a time, and a writer that finds the database busy polls for it with
+    growing sleeps. A worker writes in many short transactions with barely a gap between them, so
+    a second worker polling beside it could miss every gap until its busy timeout ran out ("database
+    is locked"). Waiting on a file lock instead wakes it as soon as the other lets go. PostgreSQL
+    needs none of this: its workers run side by side.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with open(f"{connection.settings_dict['NAME']}.worker-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _unclaimed(now: dt.datetime) -> Q:
@@ -93,7 +116,7 @@ def claim(due: QuerySet[Row], *, now: dt.datetime, limit: int) -> list[int]:
                 model.objects.filter(pk__in=ids).update(claimed_until=until)
         return ids
     claimed: list[int] = []
-    with transaction.atomic():
+    with sqlite_turn(), transaction.atomic():
         for pk in list(unclaimed.values_list("pk", flat=True)[:limit]):
             # Only one worker's UPDATE finds the row unclaimed; the others change nothing.
             if model.objects.filter(_unclaimed(now), pk=pk).update(claimed_until=until) == 1:
@@ -105,7 +128,10 @@ def release(model: type[Model], ids: Iterable[int]) -> None:
     """Clear the claims on these rows (the work is done, or given back unstarted)."""
     ids = list(ids)
     if ids:
-        model._default_manager.filter(pk__in=ids).update(claimed_until=None)
+        # In a transaction, which on SQLite takes the write lock up front (waiting its turn), where a
+        # lone UPDATE could fail at once with "database is locked" if another worker wrote meanwhile.
+        with sqlite_turn(), transaction.atomic():
+            model._default_manager.filter(pk__in=ids).update(claimed_until=None)
 
 
 @dataclass
@@ -143,7 +169,8 @@ def _work_through(
             report.returned += len(ids) - index
             break
         try:
-            work(pk)
+            with sqlite_turn():
+                work(pk)
         except Exception:
             # One row's bug must not stop the others; its claim stays until the lease runs out,
             # which spaces out the retries of a row that keeps failing.

@@ -192,6 +192,9 @@ def customer_create(*, livemode: bool, values: Mapping[str, Any]) -> Customer:
 def customer_update(*, customer: Customer, values: Mapping[str, Any]) -> Customer:
     """Apply validated changes; ``None`` unsets a field. Writes ``customer.updated`` if anything changed."""
     _check(values)
+    # Work on the row as it is now, locked: the caller's object may be stale (an invoice number
+    # taken since it was read), and saving it whole would write the old values back.
+    customer = Customer.objects.select_for_update(of=("self",)).select_related("test_clock").get(pk=customer.pk)
     before = render_object(customer)
     for name in _SIMPLE_FIELDS:
         if name not in values:

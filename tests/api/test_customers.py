@@ -130,3 +130,14 @@ def test_live_and_test_data_are_apart(sdk: ModuleType, live_key: str) -> None:
     assert [c.id for c in sdk.Customer.list(api_key=live_key).data] == [live_customer.id]
     with pytest.raises(sdk.InvalidRequestError):
         sdk.Customer.retrieve(test_customer.id, api_key=live_key)
+
+
+@pytest.mark.django_db
+def test_an_update_through_a_stale_object_keeps_what_changed_since() -> None:
+    from billfold.customers import services
+
+    customer = services.customer_create(livemode=False, values={"email": "stale@example.com"})
+    Customer.objects.filter(pk=customer.pk).update(next_invoice_sequence=7)  # an invoice was numbered meanwhile
+    updated = services.customer_update(customer=customer, values={"name": "Stale"})
+    assert (updated.name, updated.next_invoice_sequence) == ("Stale", 7)
+    assert Customer.objects.get(pk=customer.pk).next_invoice_sequence == 7

@@ -15,8 +15,9 @@ from billfold.accounts.models import ApiKey
 from billfold.accounts.services import api_key_create
 from billfold.cli.serving import default_workers, run_server
 
-# How long the web server and the worker get to stop on Ctrl+C before they are killed.
-STOP_TIMEOUT = 20
+# How long the worker gets to finish its row on Ctrl+C before it is killed (a kill is safe too:
+# its claims run out and another run finishes the row).
+WORKER_STOP_TIMEOUT = 30
 
 
 class Command(BaseCommand):
@@ -37,8 +38,10 @@ class Command(BaseCommand):
         base = f"http://{options['host']}:{options['port']}"
         lines = ["", "Billfold is ready.", f"  Data:     {settings.DATABASES['default']['NAME']}"]
         test_keys = ApiKey.objects.filter(livemode=False, revoked_at__isnull=True)
+        example_key = "YOUR_KEY"
         if not test_keys.exists():
             created = api_key_create(livemode=False, name="Quick start")
+            example_key = created.secret
             lines.append(f"  API key:  {created.secret}   (test mode; shown only now, keep it)")
         else:
             shown = ", ".join(str(k) for k in test_keys[:3])
@@ -50,7 +53,7 @@ class Command(BaseCommand):
             f'  API:      {base}/v1   (set stripe.api_base = "{base}")',
             "",
             "Try it:",
-            f"  curl {base}/v1/customers -u YOUR_KEY: -d email=jenny@example.com",
+            f"  curl {base}/v1/customers -u {example_key}: -d email=jenny@example.com",
             "",
         ]
         self.stdout.write("\n".join(lines))
@@ -60,6 +63,9 @@ class Command(BaseCommand):
         if not options["no_worker"]:
             self.stdout.write("Billing worker running beside it: renewals, trial ends, payment retries.\n")
         self.stdout.flush()
+        # A SIGTERM (a service manager, `timeout`, `kill`) stops both children like Ctrl+C does,
+        # rather than leaving them running without their parent.
+        signal.signal(signal.SIGTERM, _interrupt)
         server = run_server(host=options["host"], port=options["port"], workers=options["workers"], threads=1)
         processes = [server] if options["no_worker"] else [server, _run_worker()]
         try:
@@ -74,7 +80,8 @@ class Command(BaseCommand):
                 process.terminate()
         for process in processes:
             try:
-                process.wait(timeout=STOP_TIMEOUT)
+                # The web server is left to stop in its own time, as before the worker existed.
+                process.wait(timeout=None if process is server else WORKER_STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
@@ -83,6 +90,10 @@ class Command(BaseCommand):
             self.stderr.write(f"The web server exited with status {server.returncode}.")
         elif stopped:
             self.stderr.write(f"The billing worker exited with status {stopped[0].returncode}.")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _run_worker() -> subprocess.Popen[bytes]:

@@ -3,7 +3,8 @@
 Renews subscriptions, ends trials, applies scheduled cancellations and changes, and collects due
 invoice payments (first charges and dunning retries), a batch at a time (billing/renewals.py).
 Alongside, it finishes payment attempts a crashed process left open and forgets expired
-Idempotency-Keys. Run as many as you like on one PostgreSQL database; on SQLite one is enough.
+Idempotency-Keys. Run as many as you like on one PostgreSQL database; on SQLite they take turns,
+so one is enough.
 SIGTERM or Ctrl+C stops it once the row it is working on is done.
 """
 
@@ -11,18 +12,21 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import signal
 import time
 from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import connection, transaction
 
 from billfold.api.idempotency import purge_expired
 from billfold.billing.renewals import BatchReport, work_batch
 from billfold.core import clock
 from billfold.payments.intents import payment_attempts_resume
+
+logger = logging.getLogger("billfold.worker")
 
 # How often the housekeeping runs (resuming interrupted payments, purging idempotency keys).
 HOUSEKEEPING_EVERY = dt.timedelta(minutes=1)
@@ -99,6 +103,7 @@ class Command(BaseCommand):
             try:
                 report = work_batch(limit=batch, should_stop=self._should_stop)
             except Exception as error:
+                logger.exception("A batch of the billing worker failed")
                 if once:
                     raise CommandError(f"The worker stopped on an error: {type(error).__name__}: {error}") from error
                 # The database went away or a query failed: start again on a fresh connection.
@@ -120,7 +125,9 @@ class Command(BaseCommand):
 
     def _housekeeping(self) -> None:
         resumed = payment_attempts_resume(older_than=ATTEMPT_ABANDONED_AFTER)
-        purged = purge_expired()
+        # A transaction takes SQLite's write lock up front, so the DELETE waits its turn.
+        with transaction.atomic():
+            purged = purge_expired()
         if resumed:
             self._say(f"finished {resumed} payment attempt{'s' if resumed != 1 else ''} left open by a stopped process")
         if purged:
