@@ -1,4 +1,4 @@
-"""Every object the API renders has Stripe's keys and JSON types (shared/stripe/fixtures3.json).
+"""Every object the API renders has Stripe's keys and JSON types (tests/stripe_reference/fixtures3.json).
 
 A value may be null where Stripe's example has one (the example shows a filled-in object); an
 example that is null or an empty hash says nothing about the type, so anything passes there.
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-STRIPE = Path(__file__).resolve().parents[3] / "shared" / "stripe"
+STRIPE = Path(__file__).resolve().parents[1] / "stripe_reference"
 RESOURCES: dict[str, Any] = json.loads((STRIPE / "fixtures3.json").read_text())["resources"]
 # The API reference says which numbers are floats: the examples show 1.5 inches as an integer.
 SCHEMAS: dict[str, Any] = json.loads((STRIPE / "spec3-2023-08-16-billing-subset.json").read_text())["components"][

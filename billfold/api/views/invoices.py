@@ -33,6 +33,7 @@ from billfold.api.representations.invoice import render_invoice, render_line_ite
 from billfold.api.representations.payment_intent import render_payment_intent
 from billfold.api.routing import ApiCall, commits_itself, route
 from billfold.api.search import CREATED, SearchField, SearchSpec, metadata_field, search_page
+from billfold.api.views.search import total_count_wanted
 from billfold.billing import invoices as services
 from billfold.billing.invoices import selectors
 from billfold.billing.models import Invoice, InvoiceLineItem
@@ -225,8 +226,7 @@ def invoice_list(call: ApiCall) -> dict[str, Any]:
 
 def invoice_search(call: ApiCall) -> dict[str, Any]:
     params = validate(_SEARCH, call.params)
-    total_count = "total_count" in call.expand
-    call.expand = [path for path in call.expand if path != "total_count"]
+    total_count = total_count_wanted(call)
     return search_page(
         selectors.invoice_list(livemode=call.livemode),
         livemode=call.livemode,

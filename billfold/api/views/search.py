@@ -20,7 +20,7 @@ _PARAMS: dict[str, Field] = {
 }
 
 
-def _total_count_wanted(call: ApiCall) -> bool:
+def total_count_wanted(call: ApiCall) -> bool:
     """Whether ``expand[]=total_count`` asked for the number of matches (Stripe leaves it out otherwise).
 
     It is a count, not an object, so it is taken out of the paths the expander resolves.
@@ -40,7 +40,7 @@ def customer_search(call: ApiCall) -> dict[str, Any]:
         params=params,
         url="/v1/customers/search",
         render=lambda rows: [render_customer(c) for c in rows],
-        total_count=_total_count_wanted(call),
+        total_count=total_count_wanted(call),
     )
 
 
@@ -54,7 +54,7 @@ def product_search(call: ApiCall) -> dict[str, Any]:
         params=params,
         url="/v1/products/search",
         render=lambda rows: [render_product(p) for p in rows],
-        total_count=_total_count_wanted(call),
+        total_count=total_count_wanted(call),
     )
 
 
@@ -68,7 +68,7 @@ def price_search(call: ApiCall) -> dict[str, Any]:
         params=params,
         url="/v1/prices/search",
         render=lambda rows: [render_price(p) for p in rows],
-        total_count=_total_count_wanted(call),
+        total_count=total_count_wanted(call),
     )
 
 

@@ -32,6 +32,7 @@ from billfold.api.params import (
 from billfold.api.representations.subscription import render_subscription
 from billfold.api.routing import ApiCall, commits_itself, route
 from billfold.api.search import CREATED, SearchField, SearchSpec, metadata_field, search_page
+from billfold.api.views.search import total_count_wanted
 from billfold.billing.models import Subscription
 from billfold.billing.subscriptions import selectors, services
 from billfold.billing.subscriptions.creation import NewSubscription
@@ -393,8 +394,7 @@ def subscription_list(call: ApiCall) -> dict[str, Any]:
 
 def subscription_search(call: ApiCall) -> dict[str, Any]:
     params = validate(_SEARCH, call.params)
-    total_count = "total_count" in call.expand
-    call.expand = [path for path in call.expand if path != "total_count"]
+    total_count = total_count_wanted(call)
     return search_page(
         selectors.subscription_list(livemode=call.livemode, status="all"),
         livemode=call.livemode,

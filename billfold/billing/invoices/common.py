@@ -6,16 +6,15 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from billfold.billing import coupons
 from billfold.billing.invoices.totals import invoice_totals_compute
-from billfold.billing.models import Discount, Invoice, InvoiceLineItem, TaxRate
+from billfold.billing.models import Invoice, InvoiceLineItem, TaxRate
+from billfold.billing.redemption import discounts_redeem
 from billfold.clocks.selectors import customer_now
 from billfold.core.errors import DomainError, InvalidParam, NotFound
 from billfold.customers.models import Customer
 from billfold.events.services import event_record, event_record_update
 
 # Stripe caps the discounts on one invoice (or invoice item) at 20.
-MAX_DISCOUNTS = 20
 MAX_TAX_RATES = 10
 
 
@@ -95,10 +94,6 @@ def tax_rate_ids(*, livemode: bool, ids: Sequence[str], param: str) -> list[str]
     return list(ids)
 
 
-def _first_time(customer: Customer) -> bool:
-    return not Invoice.objects.filter(customer=customer, status="paid", amount_paid__gt=0).exists()
-
-
 def discounts_make(
     *,
     customer: Customer,
@@ -109,51 +104,14 @@ def discounts_make(
     invoice_id: str | None = None,
     invoice_item_id: str | None = None,
 ) -> list[str]:
-    """Redeem ``[{"coupon"} | {"discount"} | {"promotion_code"}]`` into Discount rows; their ids in order.
-
-    An existing discount (``{"discount": "di_..."}``) must be the customer's. ``amount`` is the
-    purchase before discounts, for promotion codes with a minimum amount.
-    """
-    if len(entries) > MAX_DISCOUNTS:
-        raise InvalidParam(f"At most {MAX_DISCOUNTS} discounts can apply; you gave {len(entries)}.", param=param)
-    livemode = customer.livemode
-    ids: list[str] = []
-    for index, entry in enumerate(entries):
-        where = f"{param}[{index}]"
-        given = [key for key in ("coupon", "discount", "promotion_code") if entry.get(key)]
-        if len(given) != 1:
-            raise InvalidParam(
-                f"Each entry of {param} needs exactly one of coupon, discount or promotion_code.", param=where
-            )
-        kind = given[0]
-        value = entry[kind]
-        if kind == "discount":
-            existing = Discount.objects.filter(livemode=livemode, public_id=value).first()
-            if existing is None or existing.customer_id != customer.pk:
-                raise NotFound("discount", value, param=f"{where}[discount]")
-            discount_id = existing.public_id
-        elif kind == "coupon":
-            coupon = coupons.coupon_get(public_id=value, livemode=livemode, param=f"{where}[coupon]")
-            coupons.coupon_redeemable_check(
-                coupon=coupon, currency=currency, at=customer_now(customer), param=f"{where}[coupon]"
-            )
-            discount_id = coupons.discount_create(
-                coupon=coupon, customer=customer, invoice_id=invoice_id, invoice_item_id=invoice_item_id
-            ).public_id
-        else:
-            code = coupons.promotion_code_get(public_id=value, livemode=livemode, param=f"{where}[promotion_code]")
-            coupons.promotion_code_check(
-                code=code,
-                customer=customer,
-                amount=amount,
-                currency=currency,
-                first_time=_first_time(customer),
-                param=f"{where}[promotion_code]",
-            )
-            discount_id = coupons.discount_create(
-                promotion_code=code, customer=customer, invoice_id=invoice_id, invoice_item_id=invoice_item_id
-            ).public_id
-        if discount_id in ids:
-            raise InvalidParam(f"The same discount cannot apply twice ({value}).", param=where)
-        ids.append(discount_id)
-    return ids
+    """Discounts for an invoice or an invoice item, starting at the customer's time."""
+    return discounts_redeem(
+        customer=customer,
+        currency=currency,
+        amount=amount,
+        entries=entries,
+        param=param,
+        at=customer_now(customer),
+        invoice_id=invoice_id,
+        invoice_item_id=invoice_item_id,
+    )

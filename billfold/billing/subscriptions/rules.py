@@ -6,10 +6,10 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from billfold.billing import coupons
-from billfold.billing.models import Discount, Invoice, Subscription
+from billfold.billing.models import Subscription
+from billfold.billing.redemption import discounts_redeem
 from billfold.billing.subscriptions.common import MAX_TRIAL
-from billfold.core.errors import DomainError, InvalidParam, NotFound
+from billfold.core.errors import DomainError, InvalidParam
 from billfold.customers.models import Customer
 from billfold.payments.models import PaymentMethod
 
@@ -19,7 +19,6 @@ PAUSE_BEHAVIORS = ("keep_as_draft", "mark_uncollectible", "void")
 COLLECTION_METHODS = ("charge_automatically", "send_invoice")
 # What a subscription sent to the customer gives them to pay when nobody said (as its invoices).
 DEFAULT_DAYS_UNTIL_DUE = 30
-MAX_DISCOUNTS = 20
 
 
 class SubscriptionPaymentFailed(DomainError):
@@ -143,10 +142,6 @@ def cancellation_details_clean(value: Mapping[str, Any] | None, current: Mapping
     }
 
 
-def _first_time(customer: Customer) -> bool:
-    return not Invoice.objects.filter(customer=customer, status="paid", amount_paid__gt=0).exists()
-
-
 def discounts_make(
     *,
     subscription: Subscription,
@@ -155,56 +150,16 @@ def discounts_make(
     at: dt.datetime,
     param: str = "discounts",
 ) -> list[str]:
-    """Redeem ``[{"coupon"} | {"discount"} | {"promotion_code"}]`` for the subscription; Discount ids in order.
-
-    ``amount`` is what the subscription charges per period before discounts, for promotion codes
-    with a minimum amount.
-    """
-    if len(entries) > MAX_DISCOUNTS:
-        raise InvalidParam(f"At most {MAX_DISCOUNTS} discounts can apply; you gave {len(entries)}.", param=param)
-    customer = subscription.customer
-    ids: list[str] = []
-    for index, entry in enumerate(entries):
-        where = f"{param}[{index}]"
-        given = [key for key in ("coupon", "discount", "promotion_code") if entry.get(key)]
-        if len(given) != 1:
-            raise InvalidParam(
-                f"Each entry of {param} needs exactly one of coupon, discount or promotion_code.", param=where
-            )
-        kind = given[0]
-        value = entry[kind]
-        if kind == "discount":
-            existing = Discount.objects.filter(livemode=subscription.livemode, public_id=value).first()
-            if existing is None or existing.customer_id != customer.pk:
-                raise NotFound("discount", value, param=f"{where}[discount]")
-            discount_id = existing.public_id
-        elif kind == "coupon":
-            coupon = coupons.coupon_get(public_id=value, livemode=subscription.livemode, param=f"{where}[coupon]")
-            coupons.coupon_redeemable_check(
-                coupon=coupon, currency=subscription.currency, at=at, param=f"{where}[coupon]"
-            )
-            discount_id = coupons.discount_create(
-                coupon=coupon, customer=customer, start=at, subscription_id=subscription.public_id
-            ).public_id
-        else:
-            code = coupons.promotion_code_get(
-                public_id=value, livemode=subscription.livemode, param=f"{where}[promotion_code]"
-            )
-            coupons.promotion_code_check(
-                code=code,
-                customer=customer,
-                amount=amount,
-                currency=subscription.currency,
-                first_time=_first_time(customer),
-                param=f"{where}[promotion_code]",
-            )
-            discount_id = coupons.discount_create(
-                promotion_code=code, customer=customer, start=at, subscription_id=subscription.public_id
-            ).public_id
-        if discount_id in ids:
-            raise InvalidParam(f"The same discount cannot apply twice ({value}).", param=where)
-        ids.append(discount_id)
-    return ids
+    """Discounts for a subscription; ``amount`` is what it charges per period before discounts."""
+    return discounts_redeem(
+        customer=subscription.customer,
+        currency=subscription.currency,
+        amount=amount,
+        entries=entries,
+        param=param,
+        at=at,
+        subscription_id=subscription.public_id,
+    )
 
 
 def legacy_discounts(values: Mapping[str, Any]) -> list[dict[str, str]] | None:
