@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpResponse
@@ -32,6 +33,28 @@ class IdempotencyError(DomainError):
 class IdempotencyConflict(DomainError):
     http_status = 409
     error_type = "idempotency_error"
+
+
+class RecordedCardError(DomainError):
+    """A card refusal (or a card needing its holder) whose attempt stays recorded: Stripe's 402
+    ``card_error``, answered while the transaction keeps the failed attempt and its events."""
+
+    http_status = 402
+    error_type = "card_error"
+    keeps_changes = True
+
+    def __init__(self, message: str, *, code: str | None, extra: Mapping[str, Any]) -> None:
+        super().__init__(message, code=code)
+        self.extra.update(extra)
+
+    @classmethod
+    def from_intent(cls, rendered: dict[str, Any], *, error_field: str) -> RecordedCardError:
+        """From a rendered intent's ``last_payment_error`` / ``last_setup_error``, carrying the intent."""
+        error = dict(rendered[error_field])
+        message = error.pop("message")
+        code = error.pop("code", None)
+        error.pop("type", None)
+        return cls(message, code=code, extra={**error, rendered["object"]: rendered})
 
 
 def error_body(error: DomainError) -> dict[str, Any]:

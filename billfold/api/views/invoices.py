@@ -7,12 +7,11 @@ services commit each step themselves.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
 
-from billfold.api.errors import ParamError
+from billfold.api.errors import ParamError, RecordedCardError
 from billfold.api.expand import expand_result
 from billfold.api.lists import CREATED_FILTER, LIST_PARAMS, apply_range, list_object, paginate
 from billfold.api.params import (
@@ -38,7 +37,7 @@ from billfold.billing import invoices as services
 from billfold.billing.invoices import selectors
 from billfold.billing.models import Invoice, InvoiceLineItem
 from billfold.core import clock
-from billfold.core.errors import DomainError, NotFound
+from billfold.core.errors import NotFound
 from billfold.core.request_context import current_request
 from billfold.customers import selectors as customer_selectors
 from billfold.payments import selectors as payment_selectors
@@ -110,19 +109,6 @@ INVOICES = SearchSpec(
         "total": SearchField("amount", "total"),
     },
 )
-
-
-class InvoicePaymentFailed(DomainError):
-    """A payment the card refused or that needs the cardholder: Stripe's 402 carrying the intent,
-    while the invoice keeps the attempt (attempt_count, invoice.payment_failed)."""
-
-    http_status = 402
-    error_type = "card_error"
-    keeps_changes = True
-
-    def __init__(self, message: str, *, code: str | None, extra: Mapping[str, Any]) -> None:
-        super().__init__(message, code=code)
-        self.extra.update(extra)
 
 
 def _invoice(call: ApiCall, invoice_id: str) -> Invoice:
@@ -284,7 +270,7 @@ def _paid_or_refused(invoice: Invoice) -> dict[str, Any]:
         return render_invoice(invoice)
     rendered_intent = render_payment_intent(intent)
     if intent.status == "requires_action":
-        raise InvoicePaymentFailed(
+        raise RecordedCardError(
             "This payment requires additional user action before it can be completed successfully: the card "
             "asks for authentication. Pay the invoice from its hosted page, or with another card.",
             code="invoice_payment_intent_requires_action",
@@ -294,7 +280,7 @@ def _paid_or_refused(invoice: Invoice) -> dict[str, Any]:
     message = error.pop("message", "Your card was declined.")
     code = error.pop("code", "card_declined")
     error.pop("type", None)
-    raise InvoicePaymentFailed(message, code=code, extra={**error, "payment_intent": rendered_intent})
+    raise RecordedCardError(message, code=code, extra={**error, "payment_intent": rendered_intent})
 
 
 @commits_itself

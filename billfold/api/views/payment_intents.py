@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from billfold.api.errors import ParamError
+from billfold.api.errors import ParamError, RecordedCardError
 from billfold.api.expand import expand_result
 from billfold.api.lists import CREATED_FILTER, LIST_PARAMS, apply_range, paginate
 from billfold.api.params import Bool, Enum, Field, Hash, Int, ListOf, Metadata, OneOf, Str, exclusive, validate
 from billfold.api.representations.payment_intent import render_payment_intent
 from billfold.api.routing import ApiCall, commits_itself, route
 from billfold.core.crypto import constant_time_equals
-from billfold.core.errors import DomainError
 from billfold.core.request_context import current_request
 from billfold.customers import selectors as customer_selectors
 from billfold.customers.models import Customer
@@ -77,26 +76,10 @@ _EXPANSION_STUBS = {
 }
 
 
-class PaymentDeclined(DomainError):
-    """A payment the card refused: Stripe's 402 ``card_error`` carrying the intent, while the
-    intent keeps the failed attempt (``last_payment_error``, the failed charge and their events)."""
-
-    http_status = 402
-    error_type = "card_error"
-    keeps_changes = True
-
-    def __init__(self, rendered: dict[str, Any]) -> None:
-        error = dict(rendered["last_payment_error"])
-        super().__init__(error.pop("message"), code=error.pop("code", None))
-        error.pop("type", None)
-        self.extra.update(error)
-        self.extra["payment_intent"] = rendered
-
-
 def _confirmed(intent: PaymentIntent) -> dict[str, Any]:
     rendered = render_payment_intent(intent)
     if intent.status == "requires_payment_method" and rendered["last_payment_error"]:
-        raise PaymentDeclined(rendered)
+        raise RecordedCardError.from_intent(rendered, error_field="last_payment_error")
     return rendered
 
 

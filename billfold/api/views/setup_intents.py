@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from billfold.api.errors import ParamError
+from billfold.api.errors import ParamError, RecordedCardError
 from billfold.api.lists import CREATED_FILTER, LIST_PARAMS, apply_range, paginate
 from billfold.api.params import Bool, Enum, Field, ListOf, Metadata, Str, validate
 from billfold.api.representations.setup_intent import render_setup_intent
 from billfold.api.routing import ApiCall, route
 from billfold.core.crypto import constant_time_equals
-from billfold.core.errors import DomainError
 from billfold.customers import selectors as customer_selectors
 from billfold.customers.models import Customer
 from billfold.payments import selectors, services
@@ -57,26 +56,10 @@ def _setup_intent(call: ApiCall, setup_intent_id: str, params: dict[str, Any]) -
     return setup_intent
 
 
-class SetupDeclined(DomainError):
-    """A confirmation the card refused: Stripe's 402 ``card_error`` carrying the intent, while the
-    intent keeps the failed attempt (``last_setup_error``, the ``setup_failed`` event)."""
-
-    http_status = 402
-    error_type = "card_error"
-    keeps_changes = True
-
-    def __init__(self, rendered: dict[str, Any]) -> None:
-        error = dict(rendered["last_setup_error"])
-        super().__init__(error.pop("message"), code=error.pop("code", None))
-        error.pop("type", None)
-        self.extra.update(error)
-        self.extra["setup_intent"] = rendered
-
-
 def _confirmed(setup_intent: SetupIntent) -> dict[str, Any]:
     rendered = render_setup_intent(setup_intent)
     if setup_intent.status == "requires_payment_method" and rendered["last_setup_error"]:
-        raise SetupDeclined(rendered)
+        raise RecordedCardError.from_intent(rendered, error_field="last_setup_error")
     return rendered
 
 
