@@ -346,13 +346,23 @@ def wrk_run(operation: str, url: str, script: Path, connections: int, seconds: f
     )
 
 
-def wrk_figures(server: Server, key: str, ids: list[str], seconds: float, workdir: Path) -> list[Figure]:
-    scripts = write_scripts(workdir, key, ids)
+def wrk_figures(
+    server: Server,
+    key: str,
+    ids: list[str],
+    seconds: float,
+    workdir: Path,
+    *,
+    operations: list[str],
+    connection_counts: list[int],
+) -> list[Figure]:
+    every = write_scripts(workdir, key, ids)
+    scripts = {name: path for name, path in every.items() if name in operations}
     url = f"{server.base}/v1/customers"
     # Every granian worker imports Django and opens its database connection on its first requests.
-    wrk_run("warm-up", url, scripts[RETRIEVE], 16, 2)
+    wrk_run("warm-up", url, every[RETRIEVE], 16, 2)
     figures = []
-    for connections in CONNECTIONS:
+    for connections in connection_counts:
         for operation, script in scripts.items():
             log(f"wrk, {connections} connection(s): {operation}...")
             figures.append(server.measure(wrk_run, operation, url, script, connections, seconds))
@@ -404,10 +414,26 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--no-sdk", action="store_true", help="measure with wrk only")
     parser.add_argument(
+        "--operations",
+        default="create,create-idempotent,retrieve",
+        help="wrk operations to measure, comma-separated (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--connections",
+        default=",".join(str(c) for c in CONNECTIONS),
+        help="wrk connection counts, comma-separated (default: %(default)s)",
+    )
+    parser.add_argument(
         "serve_args", nargs=argparse.REMAINDER, help="after --: extra options for `billfold serve` (e.g. --workers 3)"
     )
     args = parser.parse_args(argv)
     serve_args = [a for a in args.serve_args if a != "--"]
+    names = {"create": CREATE, "create-idempotent": CREATE_IDEMPOTENT, "retrieve": RETRIEVE}
+    chosen = [o.strip() for o in args.operations.split(",") if o.strip()]
+    if unknown := sorted(set(chosen) - set(names)):
+        parser.error(f"unknown operation(s): {', '.join(unknown)}; choose among {', '.join(names)}")
+    operations = [names[o] for o in chosen]
+    connection_counts = [int(c) for c in args.connections.split(",") if c.strip()]
     check_tools()
 
     with tempfile.TemporaryDirectory(prefix="billfold-bench-") as tmp:
@@ -433,7 +459,9 @@ def main(argv: list[str] | None = None) -> None:
                 figures += sdk
             if not ids:
                 ids = [seed_customer(server.base, key) for _ in range(50)]
-            figures += wrk_figures(server, key, ids, args.seconds, workdir)
+            figures += wrk_figures(
+                server, key, ids, args.seconds, workdir, operations=operations, connection_counts=connection_counts
+            )
             after = load_average()
 
     serve = " ".join(["billfold serve", *serve_args])

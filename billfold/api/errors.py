@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpResponse
 
+from billfold.api.jsonbody import json_body
 from billfold.core.errors import DomainError
 
 
@@ -68,4 +68,4 @@ def error_body(error: DomainError) -> dict[str, Any]:
 
 
 def json_response(body: Any, *, status: int = 200) -> HttpResponse:
-    return HttpResponse(json.dumps(body, indent=2), status=status, content_type="application/json")
+    return HttpResponse(json_body(body), status=status, content_type="application/json")

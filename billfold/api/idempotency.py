@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from billfold.api.errors import IdempotencyConflict, IdempotencyError, ParamError
 from billfold.api.models import IdempotencyRecord
 from billfold.core import clock
+from billfold.core.rows import row_insert
 
 MAX_KEY_LENGTH = 255
 # A request still marked running after this long is taken to have died with its process.
@@ -41,14 +42,16 @@ def claim(*, livemode: bool, key: str, method: str, path: str, params: dict[str,
     for _ in range(3):
         try:
             with transaction.atomic():
-                return IdempotencyRecord.objects.create(
-                    livemode=livemode,
-                    key=key,
-                    method=method,
-                    path=path,
-                    params_hash=fingerprint,
-                    created=now,
-                    locked_at=now,
+                return row_insert(
+                    IdempotencyRecord(
+                        livemode=livemode,
+                        key=key,
+                        method=method,
+                        path=path,
+                        params_hash=fingerprint,
+                        created=now,
+                        locked_at=now,
+                    )
                 )
         except IntegrityError:
             pass

@@ -22,7 +22,8 @@ class ApiRequestsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if not request.path_info.startswith("/v1/"):
             return self.get_response(request)
-        match = get_resolver().resolve(request.path_info)
+        # Resolved against the API's own patterns: they hold every /v1/ path, the 404 included.
+        match = get_resolver("billfold.api.urls").resolve(request.path_info)
         request.resolver_match = match
         response: HttpResponseBase = match.func(request, *match.args, **match.kwargs)
         return response

@@ -8,7 +8,6 @@ handler, expands the result and renders JSON or the error envelope, always with 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from billfold.api.auth import authenticate
 from billfold.api.encoding import decode
 from billfold.api.errors import ParamError, error_body, json_response
 from billfold.api.expand import expand_result
+from billfold.api.jsonbody import json_body
 from billfold.api.params import EXPAND
 from billfold.core.errors import DomainError
 from billfold.core.ids import new_id
@@ -176,7 +176,7 @@ class ApiEndpoint:
                 )
                 with _transaction_for(handler):
                     status, body = self._run_keeping(handler, call, kwargs)
-                    idempotency.finish(record, status=status, body=body)
+                    idempotency.finish(record, status=status, body=body.decode())
                 return HttpResponse(body, status=status, content_type="application/json")
             if request.method == "GET":
                 return HttpResponse(self._run(handler, call, kwargs), content_type="application/json")
@@ -207,7 +207,7 @@ class ApiEndpoint:
             return json_response(error_body(ServerError()), status=500)
 
     @classmethod
-    def _run_keeping(cls, handler: Handler, call: ApiCall, kwargs: dict[str, Any]) -> tuple[int, str]:
+    def _run_keeping(cls, handler: Handler, call: ApiCall, kwargs: dict[str, Any]) -> tuple[int, bytes]:
         """``_run`` for a write: (status, body). A refusal that ``keeps_changes`` (a declined card whose
         failed attempt stays recorded) is answered as its error while the transaction commits; any
         other refusal propagates and rolls everything back."""
@@ -216,14 +216,14 @@ class ApiEndpoint:
         except DomainError as error:
             if not error.keeps_changes:
                 raise
-            return error.http_status, json.dumps(error_body(error), indent=2)
+            return error.http_status, json_body(error_body(error))
 
     @staticmethod
-    def _run(handler: Handler, call: ApiCall, kwargs: dict[str, Any]) -> str:
+    def _run(handler: Handler, call: ApiCall, kwargs: dict[str, Any]) -> bytes:
         result = handler(call, **kwargs)
         if call.expand:
             expand_result(result, call.expand, call.livemode)
-        return json.dumps(result, indent=2)
+        return json_body(result)
 
 
 def commits_itself(handler: Handler) -> Handler:

@@ -6,12 +6,13 @@ from django.db.models import QuerySet
 
 from billfold.clocks.models import TestClock
 from billfold.core.errors import NotFound
+from billfold.core.rows import row_get
 from billfold.customers.models import Customer
 
 
 def customer_get(*, public_id: str, livemode: bool, include_deleted: bool = False, param: str = "id") -> Customer:
     """The customer with this id in this mode; deleted ones only when asked for."""
-    customer = Customer.objects.filter(public_id=public_id, livemode=livemode).first()
+    customer = row_get(Customer, public_id=public_id, livemode=livemode)
     if customer is None or (customer.deleted and not include_deleted):
         raise NotFound("customer", public_id, param=param)
     return customer

@@ -18,6 +18,7 @@ from billfold.clocks.selectors import customer_now
 from billfold.core.errors import DomainError, InvalidParam
 from billfold.core.ids import new_id
 from billfold.core.metadata import merge_metadata
+from billfold.core.rows import row_get, row_insert
 from billfold.customers.models import Customer
 from billfold.customers.tax_ids import tax_id_create_many, tax_id_parse_many
 from billfold.events.rendering import render_object
@@ -91,20 +92,29 @@ def _check(values: Mapping[str, Any]) -> None:
 
 
 def _save_unique_prefix(customer: Customer, *, generated: bool) -> None:
-    """Insert or update, drawing another generated invoice prefix on the rare collision."""
-    for _ in range(5):
-        try:
-            with transaction.atomic():
-                customer.save()
-            return
-        except IntegrityError:
-            if not generated:
-                raise InvalidParam(
-                    f"The invoice prefix '{customer.invoice_prefix}' is already used by another customer.",
-                    param="invoice_prefix",
-                ) from None
+    """Insert or update, drawing another generated invoice prefix while the drawn one is taken.
+
+    A prefix given by the caller that is taken is refused (the error rolls the change back).
+    A generated one is checked before the insert: with 36^8 prefixes a second draw is rare, and
+    two requests drawing the same one between check and insert would need to collide at 1 in 10^12.
+    """
+    if generated:
+        for _ in range(5):
+            if row_get(Customer, livemode=customer.livemode, invoice_prefix=customer.invoice_prefix) is None:
+                break
             customer.invoice_prefix = _random_prefix()
-    raise DomainError("Could not allocate an invoice prefix; please retry.")
+        else:
+            raise DomainError("Could not allocate an invoice prefix; please retry.")
+    try:
+        if customer._state.adding:
+            row_insert(customer)
+        else:
+            customer.save()
+    except IntegrityError:
+        raise InvalidParam(
+            f"The invoice prefix '{customer.invoice_prefix}' is already used by another customer.",
+            param="invoice_prefix",
+        ) from None
 
 
 def _random_prefix() -> str:

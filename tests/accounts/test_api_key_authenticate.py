@@ -1,4 +1,4 @@
-"""Finding the API key a request presents (one prepared SQL statement on every API call)."""
+"""Finding the API key a request presents, and how long a process trusts what it found."""
 
 from __future__ import annotations
 
@@ -53,3 +53,24 @@ def test_a_key_stops_working_when_it_expires() -> None:
         assert found is not None and found.pk == created.key.pk
     with clock.frozen_at(MOMENT):
         assert api_key_authenticate(secret=created.secret) is None
+
+
+def test_a_key_revoked_elsewhere_stops_working_within_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    created = api_key_create(livemode=False)
+    ticks = iter([1000.0, 1000.5, 1001.2, 1001.3])
+    monkeypatch.setattr(time, "monotonic", lambda: next(ticks))
+    assert api_key_authenticate(secret=created.secret) is not None  # read and remembered at 1000.0
+    # Another process revokes it: this one does not know yet.
+    ApiKey.objects.filter(pk=created.key.pk).update(revoked_at=clock.now())
+    assert api_key_authenticate(secret=created.secret) is not None  # 0.5 s later: still trusted
+    assert api_key_authenticate(secret=created.secret) is None  # 1.2 s later: read again, refused
+    assert api_key_authenticate(secret=created.secret) is None  # and not remembered
+
+
+def test_revoking_here_refuses_at_once() -> None:
+    created = api_key_create(livemode=False)
+    assert api_key_authenticate(secret=created.secret) is not None
+    api_key_revoke(key=ApiKey.objects.get(pk=created.key.pk))
+    assert api_key_authenticate(secret=created.secret) is None
