@@ -29,3 +29,95 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.public_id} {self.type}"
+
+
+class WebhookEndpoint(models.Model):
+    """A URL events are POSTed to, with the types it receives and the secret that signs them.
+
+    The signing secret must stay usable for signing, so it is stored encrypted (``signing.py``), never
+    only hashed. After a roll, the previous secret keeps signing beside the new one until
+    ``previous_secret_expires``.
+    """
+
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+
+    public_id = models.CharField(max_length=64, unique=True)
+    livemode = models.BooleanField(default=False)
+    created = models.DateTimeField(default=current_time)
+    url = models.CharField(max_length=2048)
+    description = models.TextField(null=True, blank=True)
+    # Event types, or ["*"] for all of them.
+    enabled_events = models.JSONField(default=list)
+    status = models.CharField(max_length=10, default=ENABLED)
+    # The version the endpoint asked for (null: the account default); Billfold renders one version.
+    api_version = models.CharField(max_length=40, null=True, blank=True)
+    metadata = models.JSONField(default=dict)
+    secret_encrypted = models.TextField()
+    previous_secret_encrypted = models.TextField(null=True, blank=True)
+    previous_secret_expires = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["livemode", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.url}"
+
+
+class WebhookEndpointsVersion(models.Model):
+    """One row whose ``token`` changes (to a new random value) whenever any endpoint changes.
+
+    Each process keeps the endpoint list in memory and re-reads it only when the token differs, so
+    recording an event costs one primary-key read. A random token rather than a counter, because a
+    counter rolled back (a failed transaction, a test) could come back to a value cached for
+    another set of endpoints.
+    """
+
+    token = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return self.token
+
+
+class WebhookDelivery(models.Model):
+    """The sending of one event to one endpoint: pending until a 2xx answer (succeeded) or until
+    retries run out (failed). A worker claims the row until ``claimed_until`` while it sends."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    livemode = models.BooleanField(default=False)
+    created = models.DateTimeField(default=current_time)
+    status = models.CharField(max_length=10, default=PENDING)
+    # When the next attempt is due (null once the delivery is finished).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    # Which worker holds the claim: its result is written only while the claim is still its own.
+    claim_token = models.CharField(max_length=32, null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} of {self.event_id} to {self.endpoint_id}"
+
+
+class WebhookAttempt(models.Model):
+    """One POST of a delivery: when, how long it took (milliseconds), and what came back."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    started = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    # Null when no HTTP answer came (refused connection, timeout, refused address).
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    # The start of the response body (at most RESPONSE_EXCERPT bytes, decoded leniently).
+    response_excerpt = models.TextField(blank=True, default="")
+    error = models.TextField(blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"attempt {self.pk} of delivery {self.delivery_id}: {self.status_code or self.error}"

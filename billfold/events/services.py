@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
 
+from billfold.core.bulk import rows_insert
 from billfold.core.ids import new_id
 from billfold.core.models import current_time
 from billfold.core.request_context import current_request
+from billfold.core.rows import row_insert
 from billfold.events.models import Event
 from billfold.events.rendering import render_object
+from billfold.events.subscribers import notify_subscribers, notify_subscribers_many
 
 API_VERSION = "2026-10-28.endive"
 
@@ -52,17 +57,59 @@ def event_record(
     if previous_attributes is not None:
         data["previous_attributes"] = previous_attributes
     request = current_request.get()
-    return Event.objects.create(
-        public_id=new_id("evt"),
-        livemode=livemode,
-        type=type,
-        api_version=API_VERSION,
-        data=data,
-        object_id=data["object"].get("id", ""),
-        request_id=request.request_id if request else None,
-        idempotency_key=request.idempotency_key if request else None,
-        created=created if created is not None else current_time(),
+    event = row_insert(
+        Event(
+            public_id=new_id("evt"),
+            livemode=livemode,
+            type=type,
+            api_version=API_VERSION,
+            data=data,
+            object_id=data["object"].get("id", ""),
+            request_id=request.request_id if request else None,
+            idempotency_key=request.idempotency_key if request else None,
+            created=created if created is not None else current_time(),
+        )
     )
+    notify_subscribers(event)
+    return event
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """One event for ``events_record``: as ``event_record``'s arguments, the object already rendered."""
+
+    type: str
+    rendered: dict[str, Any]
+    livemode: bool
+    created: dt.datetime
+    previous_attributes: dict[str, Any] | None = None
+
+
+def events_record(entries: Sequence[NewEvent]) -> list[Event]:
+    """``event_record`` for many events at once, in the caller's transaction: one INSERT for all of
+    them (in the order given), then the subscribers called for each event in that order."""
+    request = current_request.get()
+    events = []
+    for entry in entries:
+        data: dict[str, Any] = {"object": entry.rendered}
+        if entry.previous_attributes is not None:
+            data["previous_attributes"] = entry.previous_attributes
+        events.append(
+            Event(
+                public_id=new_id("evt"),
+                livemode=entry.livemode,
+                type=entry.type,
+                api_version=API_VERSION,
+                data=data,
+                object_id=entry.rendered.get("id", ""),
+                request_id=request.request_id if request else None,
+                idempotency_key=request.idempotency_key if request else None,
+                created=entry.created,
+            )
+        )
+    rows_insert(events)
+    notify_subscribers_many(events)
+    return events
 
 
 def event_record_update(

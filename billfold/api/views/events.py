@@ -42,8 +42,10 @@ def event_list(call: ApiCall) -> dict[str, Any]:
     if "created" in params:
         events = apply_range(events, "created", params["created"])
     if "delivery_success" in params:
-        # Delivery arrives with webhooks; until then no event has a failed delivery.
-        events = events.filter(pending_webhooks=0) if params["delivery_success"] else events.none()
+        # Stripe's meaning: true, every webhook of the event was delivered; false, some are still
+        # pending or failed (``pending_webhooks`` counts both).
+        success = params["delivery_success"]
+        events = events.filter(pending_webhooks=0) if success else events.filter(pending_webhooks__gt=0)
     return paginate(events, params, url="/v1/events", kind="event", render=lambda rows: [render_event(e) for e in rows])
 
 

@@ -1,0 +1,3 @@
+from tests.events.receiver import receiver
+
+__all__ = ["receiver"]
