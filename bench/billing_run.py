@@ -90,6 +90,7 @@ def populate(n: int) -> None:
     from django.db import transaction
 
     from billfold.billing.models import Subscription, SubscriptionItem
+    from billfold.billing.subscriptions.common import live_items, next_invoice_at, schedule
     from billfold.billing.subscriptions.creation import NewSubscription
     from billfold.billing.subscriptions.services import subscription_create
     from billfold.catalog.services import price_create
@@ -123,6 +124,12 @@ def populate(n: int) -> None:
             customer=template_customer, livemode=False, spec=NewSubscription(items=[{"price": price}])
         )
     template.refresh_from_db()
+    # The worker sent invoice.upcoming a week before the renewal (BILLFOLD_UPCOMING_RENEWAL_DAYS), as it
+    # does for every subscription: what is due now is the renewal alone.
+    template_items = live_items(template)
+    template.upcoming_renewal_sent_for = next_invoice_at(template, template_items)
+    schedule(template, template_items)
+    template.save(update_fields=["upcoming_renewal_sent_for", "next_action_at"])
     if template.status != "active" or template.next_action_at is None or template.next_action_at > started:
         raise SystemExit(f"The template subscription is {template.status}, next action {template.next_action_at}.")
     template_card = PaymentMethod.objects.get(customer=template_customer)

@@ -56,12 +56,15 @@ def _load(ids: Iterable[str], livemode: bool, target: str | None) -> dict[str, d
     return found
 
 
-def _get_dotted(obj: dict[str, Any], dotted: str) -> tuple[dict[str, Any] | None, str]:
+def _holders(obj: dict[str, Any], dotted: str) -> list[tuple[dict[str, Any], str]]:
+    """The hashes holding the field ``dotted`` names, with its last part; a list on the way (e.g.
+    ``total_discount_amounts.discount``) stands for each of its hashes."""
     *parents, leaf = dotted.split(".")
-    node: Any = obj
+    nodes: list[Any] = [obj]
     for part in parents:
-        node = node.get(part) if isinstance(node, dict) else None
-    return (node if isinstance(node, dict) else None), leaf
+        found = [node.get(part) for node in nodes if isinstance(node, dict)]
+        nodes = [item for value in found for item in (value if isinstance(value, list) else [value])]
+    return [(node, leaf) for node in nodes if isinstance(node, dict)]
 
 
 def _cannot(path: str, param: str) -> ParamError:
@@ -92,20 +95,22 @@ def _expand_level(objects: list[dict[str, Any]], segments: list[str], livemode: 
             raise _cannot(path, param)
         includer(objects, livemode)
         return
-    holders: list[tuple[dict[str, Any], str]] = []
-    for obj in objects:
-        holder, leaf = _get_dotted(obj, match)
-        if holder is not None and holder.get(leaf) is not None:
-            holders.append((holder, leaf))
-    ids = [h[leaf] for h, leaf in holders if isinstance(h[leaf], str)]
+    holders = [(h, leaf) for obj in objects for h, leaf in _holders(obj, match) if h.get(leaf) is not None]
+    # A field is an id, or a list of ids (an invoice's ``discounts``): each id becomes its object.
+    ids = [
+        v for h, leaf in holders for v in (h[leaf] if isinstance(h[leaf], list) else [h[leaf]]) if isinstance(v, str)
+    ]
     loaded = _load(ids, livemode, fields.get(match)) if ids else {}
+
+    def replaced(value: Any) -> Any:
+        return dict(loaded[value]) if isinstance(value, str) and value in loaded else value
+
     expanded: list[dict[str, Any]] = []
     for holder, leaf in holders:
         value = holder[leaf]
-        if isinstance(value, str) and value in loaded:
-            holder[leaf] = value = dict(loaded[value])
-        if isinstance(value, dict):
-            expanded.append(value)
+        values = [replaced(v) for v in value] if isinstance(value, list) else [replaced(value)]
+        holder[leaf] = values if isinstance(value, list) else values[0]
+        expanded.extend(v for v in values if isinstance(v, dict))
     _expand_level(expanded, rest, livemode, path, param)
 
 

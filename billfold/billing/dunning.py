@@ -24,7 +24,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from billfold.billing import invoices
-from billfold.billing.invoices.common import locked, record
+from billfold.billing.invoices.common import record
+from billfold.billing.locks import invoice_locked
 from billfold.billing.models import Invoice
 from billfold.billing.subscriptions.status import subscription_payment_result
 from billfold.clocks.selectors import customer_now
@@ -159,7 +160,7 @@ def invoice_retry_due(*, invoice_id: int, now: dt.datetime) -> Invoice | None:
 @transaction.atomic
 def _record_unchargeable(invoice: Invoice) -> Invoice:
     """An automatic attempt that found no card to charge counts as a failed attempt, as in Stripe."""
-    invoice = locked(invoice)
+    _, invoice = invoice_locked(invoice)  # the subscription first: billfold.billing.locks
     if invoice.status != "open":
         return invoice
     invoice.attempt_count += 1

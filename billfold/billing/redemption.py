@@ -9,6 +9,8 @@ from billfold.billing import coupons
 from billfold.billing.models import Discount, Invoice
 from billfold.core.errors import InvalidParam, NotFound
 from billfold.customers.models import Customer
+from billfold.events.rendering import render_object
+from billfold.events.services import changed_attributes, event_record
 
 MAX_DISCOUNTS = 20
 
@@ -83,3 +85,40 @@ def discounts_redeem(
             raise InvalidParam(f"The same discount cannot apply twice ({value}).", param=where)
         ids.append(discount_id)
     return ids
+
+
+def discount_events_record(*, livemode: bool, before: Sequence[str], after: Sequence[str], at: dt.datetime) -> None:
+    """The ``customer.discount.*`` events for a subscription's (or a subscription item's) discounts
+    going from ``before`` to ``after`` (public ids), in the caller's transaction, as Stripe writes
+    them: ``created`` for each discount applied, ``deleted`` for each removed (ended, used up, or
+    replaced), and ``updated`` when one discount is switched for another (the new discount, with
+    the old one's values in ``previous_attributes``). The object is the discount as the API shows it.
+    """
+    added = [d for d in after if d not in before]
+    removed = [d for d in before if d not in after]
+    if not added and not removed:
+        return
+    rows = {
+        d.public_id: d
+        for d in Discount.objects.select_related("coupon", "customer", "promotion_code").filter(
+            livemode=livemode, public_id__in=added + removed
+        )
+    }
+    if len(added) == 1 and len(removed) == 1 and added[0] in rows and removed[0] in rows:
+        new, old = rows[added[0]], rows[removed[0]]
+        rendered = render_object(new)
+        event_record(
+            type="customer.discount.updated",
+            obj=new,
+            livemode=livemode,
+            rendered=rendered,
+            previous_attributes=changed_attributes(render_object(old), rendered),
+            created=at,
+        )
+        return
+    for public_id in removed:
+        if public_id in rows:
+            event_record(type="customer.discount.deleted", obj=rows[public_id], livemode=livemode, created=at)
+    for public_id in added:
+        if public_id in rows:
+            event_record(type="customer.discount.created", obj=rows[public_id], livemode=livemode, created=at)

@@ -36,6 +36,7 @@ from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from billfold.billing import dunning
 from billfold.billing.models import Invoice, Subscription
 from billfold.billing.subscriptions.advance import subscription_advance
+from billfold.billing.subscriptions.batch import subscriptions_renew_batch
 from billfold.clocks.advance import clock_move_to
 from billfold.clocks.models import TestClock
 from billfold.core import clock as core_clock
@@ -182,6 +183,21 @@ def _work_through(
     return len(done)
 
 
+def _renew_together(ids: list[int], report: BatchReport) -> list[int]:
+    """Renew the ordinary renewals among the claimed ``ids`` as one batch (``subscriptions_renew_batch``)
+    and release them; the others are returned, for ``subscription_advance`` row by row."""
+    try:
+        batch = subscriptions_renew_batch(ids=ids, now=core_clock.now())
+    except Exception:
+        # Its first phase rolled back, so nothing was written: each row is tried on its own.
+        logger.exception("Renewing %d subscriptions together failed; renewing them one by one", len(ids))
+        return ids
+    release(Subscription, batch.renewed)
+    report.subscriptions += len(batch.renewed)
+    rest = set(batch.rest)
+    return [pk for pk in ids if pk in rest]
+
+
 def work_batch(*, limit: int = 100, should_stop: Callable[[], bool] = _never) -> BatchReport:
     """Claim and work through up to ``limit`` due subscriptions, then up to ``limit`` due invoices
     (live mode first). ``should_stop`` is asked between rows: a worker asked to stop finishes the
@@ -192,6 +208,8 @@ def work_batch(*, limit: int = 100, should_stop: Callable[[], bool] = _never) ->
             break
         now = core_clock.now()
         ids = claim(subscriptions_due(now=now, livemode=livemode), now=now, limit=limit)
+        if ids and not should_stop():
+            ids = _renew_together(ids, report)
         report.subscriptions += _work_through(
             Subscription,
             ids,

@@ -37,7 +37,7 @@ from billfold.core.ids import new_id, random_string
 from billfold.core.metadata import merge_metadata
 from billfold.core.money import currency_check, format_amount
 from billfold.customers.models import Customer
-from billfold.events.rendering import render_object
+from billfold.events.rendering import render_object, rows_known
 from billfold.events.services import event_record
 from billfold.payments.errors import PaymentIntentStateError
 from billfold.payments.models import Charge, PaymentAttempt, PaymentIntent, PaymentMethod
@@ -146,6 +146,64 @@ def _payment_method(value: PaymentMethod | str, *, livemode: bool) -> PaymentMet
     return value
 
 
+def payment_intent_build(
+    *,
+    livemode: bool,
+    customer: Customer | None,
+    amount: int,
+    currency: str,
+    payment_method: PaymentMethod | str | None = None,
+    description: str | None = None,
+    metadata: Mapping[str, str | None] | None = None,
+    statement_descriptor: str | None = None,
+    setup_future_usage: str | None = None,
+    receipt_email: str | None = None,
+    capture_method: str = "automatic_async",
+    confirmation_method: str = "automatic",
+    payment_method_types: Sequence[str] | None = None,
+    invoice_id: str | None = None,
+    request_key: str | None = None,
+) -> PaymentIntent:
+    """``payment_intent_create``'s intent, checked and built but not saved (no event): for callers
+    that write many rows at once and record ``payment_intent.created`` themselves."""
+    currency = currency_check(currency)
+    amount_check(amount, currency)
+    _check_capture_method(capture_method)
+    _check_types(payment_method_types or SUPPORTED_TYPES)
+    if statement_descriptor is not None:
+        statement_descriptor_check(statement_descriptor)
+    _check_email(receipt_email)
+    if customer is not None and customer.livemode != livemode:
+        raise NotFound("customer", customer.public_id, param="customer")
+    resolved = _payment_method(payment_method, livemode=livemode) if payment_method is not None else None
+    if resolved is not None:
+        payment_method_check_usable(payment_method=resolved, customer=customer, param="payment_method")
+    moment = customer_moment(customer)
+    public_id = new_id("pi")
+    return PaymentIntent(
+        public_id=public_id,
+        livemode=livemode,
+        created=moment,
+        amount=amount,
+        currency=currency,
+        status="requires_confirmation" if resolved is not None else "requires_payment_method",
+        customer=customer,
+        payment_method=resolved,
+        capture_method=capture_method,
+        confirmation_method=confirmation_method,
+        client_secret=f"{public_id}_secret_{random_string(25)}",
+        description=description,
+        statement_descriptor=statement_descriptor,
+        receipt_email=receipt_email,
+        setup_future_usage=setup_future_usage,
+        payment_method_types=list(payment_method_types or SUPPORTED_TYPES),
+        automatic_payment_methods=payment_method_types is None,
+        metadata=merge_metadata({}, metadata or {}),
+        invoice_id=invoice_id,
+        request_key=request_key,
+    )
+
+
 @transaction.atomic
 def payment_intent_create(
     *,
@@ -170,43 +228,25 @@ def payment_intent_create(
     ``payment_method`` may be a magic test id (``pm_card_visa``). ``request_key`` is the
     Idempotency-Key of the API request creating it (see ``payment_intent_of_request``).
     """
-    currency = currency_check(currency)
-    amount_check(amount, currency)
-    _check_capture_method(capture_method)
-    _check_types(payment_method_types or SUPPORTED_TYPES)
-    if statement_descriptor is not None:
-        statement_descriptor_check(statement_descriptor)
-    _check_email(receipt_email)
-    if customer is not None and customer.livemode != livemode:
-        raise NotFound("customer", customer.public_id, param="customer")
-    resolved = _payment_method(payment_method, livemode=livemode) if payment_method is not None else None
-    if resolved is not None:
-        payment_method_check_usable(payment_method=resolved, customer=customer, param="payment_method")
-    moment = customer_moment(customer)
-    public_id = new_id("pi")
-    intent = PaymentIntent.objects.create(
-        public_id=public_id,
+    intent = payment_intent_build(
         livemode=livemode,
-        created=moment,
+        customer=customer,
         amount=amount,
         currency=currency,
-        status="requires_confirmation" if resolved is not None else "requires_payment_method",
-        customer=customer,
-        payment_method=resolved,
+        payment_method=payment_method,
+        description=description,
+        metadata=metadata,
+        statement_descriptor=statement_descriptor,
+        setup_future_usage=setup_future_usage,
+        receipt_email=receipt_email,
         capture_method=capture_method,
         confirmation_method=confirmation_method,
-        client_secret=f"{public_id}_secret_{random_string(25)}",
-        description=description,
-        statement_descriptor=statement_descriptor,
-        receipt_email=receipt_email,
-        setup_future_usage=setup_future_usage,
-        payment_method_types=list(payment_method_types or SUPPORTED_TYPES),
-        automatic_payment_methods=payment_method_types is None,
-        metadata=merge_metadata({}, metadata or {}),
+        payment_method_types=payment_method_types,
         invoice_id=invoice_id,
         request_key=request_key,
     )
-    event_record(type="payment_intent.created", obj=intent, livemode=livemode, created=moment)
+    intent.save(force_insert=True)
+    event_record(type="payment_intent.created", obj=intent, livemode=livemode, created=intent.created)
     return intent
 
 
@@ -226,11 +266,16 @@ def payment_intent_of_request(*, livemode: bool, request_key: str) -> PaymentInt
     )
 
 
-def _locked(intent: PaymentIntent) -> PaymentIntent:
+def payment_intent_locked(intent: PaymentIntent | int) -> PaymentIntent:
+    """The intent re-read under a row lock, with its customer, card and latest charge."""
+    return _locked(intent)
+
+
+def _locked(intent: PaymentIntent | int) -> PaymentIntent:
     return (
         PaymentIntent.objects.select_for_update(of=("self",))
         .select_related("customer", "payment_method", "payment_method__customer", "latest_charge")
-        .get(pk=intent.pk)
+        .get(pk=intent if isinstance(intent, int) else intent.pk)
     )
 
 
@@ -295,42 +340,85 @@ def _begin_attempt(
 ) -> PaymentAttempt | None:
     """The attempt to make now (an interrupted one first), or None when ``request_key``'s request already made it."""
     with transaction.atomic(durable=True):
-        intent = _locked(payment_intent)
-        interrupted = intent.attempts.filter(status="attempting").first()
-        if interrupted is not None:
-            return interrupted
-        if request_key is not None:
-            latest = intent.attempts.order_by("-pk").first()
-            if latest is not None and latest.request_key == request_key and latest.created >= request_window_start():
-                return None
-        _refuse_unless_open(intent, action="confirm", done="confirmed")
-        if payment_method is not None:
-            intent.payment_method = _payment_method(payment_method, livemode=intent.livemode)
-        if intent.payment_method is None:
-            raise _missing_payment_method()
-        payment_method_check_usable(
-            payment_method=intent.payment_method, customer=intent.customer, param="payment_method"
-        )
-        attempt = PaymentAttempt.objects.create(
-            payment_intent=intent,
-            payment_method=intent.payment_method,
-            amount=intent.amount,
-            currency=intent.currency,
+        return payment_intent_attempt_begin(
+            payment_intent=_locked(payment_intent),
+            payment_method=payment_method,
             off_session=off_session,
-            processor=intent.payment_method.processor,
-            processor_key=f"billfold_pa_{random_string(32)}",
             request_key=request_key,
         )
-        intent.status = "processing"
-        intent.next_action = None
-        intent.save()
-        return attempt
+
+
+def payment_intent_attempt_begin(
+    *,
+    payment_intent: PaymentIntent,
+    payment_method: PaymentMethod | str | None = None,
+    off_session: bool = False,
+    request_key: str | None = None,
+) -> PaymentAttempt | None:
+    """The first half of ``payment_intent_confirm``, in the caller's transaction: the attempt row to
+    make now (an interrupted one first), or None when ``request_key``'s request already made it.
+
+    ``payment_intent`` must be locked by the caller (or made in its transaction). The caller commits,
+    then calls ``payment_attempt_finish`` with no transaction open: the committed attempt is what
+    keeps a crash from charging twice.
+    """
+    intent = payment_intent
+    interrupted = intent.attempts.filter(status="attempting").first()
+    if interrupted is not None:
+        return interrupted
+    if request_key is not None:
+        latest = intent.attempts.order_by("-pk").first()
+        if latest is not None and latest.request_key == request_key and latest.created >= request_window_start():
+            return None
+    _refuse_unless_open(intent, action="confirm", done="confirmed")
+    if payment_method is not None:
+        intent.payment_method = _payment_method(payment_method, livemode=intent.livemode)
+    if intent.payment_method is None:
+        raise _missing_payment_method()
+    payment_method_check_usable(payment_method=intent.payment_method, customer=intent.customer, param="payment_method")
+    attempt = attempt_build(intent, off_session=off_session, request_key=request_key)
+    attempt.save(force_insert=True)
+    intent.save()
+    return attempt
+
+
+def attempt_build(intent: PaymentIntent, *, off_session: bool, request_key: str | None = None) -> PaymentAttempt:
+    """The attempt row for charging the intent's (checked) card, not saved; the intent, in memory, is
+    ``processing`` from then on. Both must commit before the processor is asked."""
+    assert intent.payment_method is not None
+    attempt = PaymentAttempt(
+        payment_intent=intent,
+        payment_method=intent.payment_method,
+        amount=intent.amount,
+        currency=intent.currency,
+        off_session=off_session,
+        processor=intent.payment_method.processor,
+        processor_key=f"billfold_pa_{random_string(32)}",
+        request_key=request_key,
+    )
+    intent.status = "processing"
+    intent.next_action = None
+    return attempt
+
+
+def payment_attempt_finish(*, attempt: PaymentAttempt) -> PaymentIntent:
+    """The second half of ``payment_intent_confirm``: ask the processor about an attempt begun and
+    committed by ``payment_intent_attempt_begin``, then record its answer. Outside any transaction."""
+    require_no_transaction("payment_attempt_finish")
+    return _finish_attempt(attempt)
 
 
 def _finish_attempt(attempt: PaymentAttempt) -> PaymentIntent:
     """Ask the processor (no transaction open), then record what it answered."""
+    return _record_outcome(attempt, attempt_charge(attempt))
+
+
+def attempt_charge(attempt: PaymentAttempt) -> ChargeResult:
+    """Ask the processor to charge a committed attempt, with its idempotency key (no transaction open):
+    asked again after a crash, the processor answers with the first outcome instead of charging twice."""
+    require_no_transaction("attempt_charge")
     payment_method = attempt.payment_method
-    result = processor_get(attempt.processor).charge(
+    return processor_get(attempt.processor).charge(
         reference=payment_method.processor_reference,
         amount=attempt.amount,
         currency=attempt.currency,
@@ -338,6 +426,31 @@ def _finish_attempt(attempt: PaymentAttempt) -> PaymentIntent:
         off_session=attempt.off_session,
         livemode=payment_method.livemode,
     )
+
+
+def succeeded_apply(
+    attempt: PaymentAttempt, intent: PaymentIntent, result: ChargeResult, moment: dt.datetime
+) -> Charge:
+    """What a successful charge changes, in memory: the new charge (not saved), the intent succeeded,
+    the attempt finished. The caller saves them and records charge.succeeded and
+    payment_intent.succeeded, in that order."""
+    charge = _charge_build(attempt, intent, result, moment)
+    intent.status = "succeeded"
+    intent.amount_received = attempt.amount
+    intent.latest_charge = charge
+    intent.last_payment_error = None
+    _attempt_finished(attempt, result, charge)
+    return charge
+
+
+def _attempt_finished(attempt: PaymentAttempt, result: ChargeResult, charge: Charge | None) -> None:
+    attempt.status = result.status
+    attempt.charge = charge
+    attempt.finished_at = clock.now()
+
+
+def payment_attempt_record(*, attempt: PaymentAttempt, result: ChargeResult) -> PaymentIntent:
+    """Record the processor's answer to a committed attempt, in a transaction of its own (outside any)."""
     return _record_outcome(attempt, result)
 
 
@@ -428,9 +541,15 @@ def _card_snapshot(payment_method: PaymentMethod, decline: Decline | None) -> di
 
 
 def _new_charge(attempt: PaymentAttempt, intent: PaymentIntent, result: ChargeResult, moment: dt.datetime) -> Charge:
+    charge = _charge_build(attempt, intent, result, moment)
+    charge.save(force_insert=True)
+    return charge
+
+
+def _charge_build(attempt: PaymentAttempt, intent: PaymentIntent, result: ChargeResult, moment: dt.datetime) -> Charge:
     payment_method = attempt.payment_method
     succeeded = result.status == "succeeded"
-    return Charge.objects.create(
+    return Charge(
         public_id=new_id("ch"),
         livemode=intent.livemode,
         created=moment,
@@ -467,7 +586,7 @@ def _record_outcome(attempt: PaymentAttempt, result: ChargeResult) -> PaymentInt
         attempt = (
             PaymentAttempt.objects.select_for_update(of=("self",)).select_related("payment_method").get(pk=attempt.pk)
         )
-        intent = _locked(attempt.payment_intent)
+        intent = _locked(attempt.payment_intent_id)
         if attempt.status != "attempting":
             return intent  # another resumer recorded it first
         moment = customer_moment(intent.customer)
@@ -478,15 +597,14 @@ def _record_outcome(attempt: PaymentAttempt, result: ChargeResult) -> PaymentInt
             intent.next_action = AUTHENTICATION_ACTION
             intent.save()
             event_record(type="payment_intent.requires_action", obj=intent, livemode=livemode, created=moment)
+            _attempt_finished(attempt, result, None)
         elif result.status == "succeeded":
-            charge = _new_charge(attempt, intent, result, moment)
+            charge = succeeded_apply(attempt, intent, result, moment)
+            charge.save(force_insert=True)
             _save_for_future_use(intent, attempt.payment_method)
-            intent.status = "succeeded"
-            intent.amount_received = attempt.amount
-            intent.latest_charge = charge
-            intent.last_payment_error = None
             intent.save()
-            event_record(type="charge.succeeded", obj=charge, livemode=livemode, created=moment)
+            with rows_known(charge, "refunds", ()):  # a charge just made has none
+                event_record(type="charge.succeeded", obj=charge, livemode=livemode, created=moment)
             event_record(type="payment_intent.succeeded", obj=intent, livemode=livemode, created=moment)
         else:
             assert result.decline is not None
@@ -497,11 +615,10 @@ def _record_outcome(attempt: PaymentAttempt, result: ChargeResult) -> PaymentInt
             # As Stripe: the declined card is named in the error, and the intent waits for another.
             intent.payment_method = None
             intent.save()
-            event_record(type="charge.failed", obj=charge, livemode=livemode, created=moment)
+            with rows_known(charge, "refunds", ()):
+                event_record(type="charge.failed", obj=charge, livemode=livemode, created=moment)
             event_record(type="payment_intent.payment_failed", obj=intent, livemode=livemode, created=moment)
-        attempt.status = result.status
-        attempt.charge = charge
-        attempt.finished_at = clock.now()
+            _attempt_finished(attempt, result, charge)
         attempt.save()
         return intent
 

@@ -57,7 +57,8 @@ def test_monthly_subscription_is_charged_at_creation_and_renewed() -> None:
     )
     assert lines(first) == [(1000, "1 \u00d7 Pro (at $10.00 / month)")]
     assert [(line.period_start, line.period_end) for line in first.lines.all()] == [(T0, at(2030, 5, 1))]
-    assert subscription.next_action_at == at(2030, 5, 1)
+    # invoice.upcoming goes out 7 days (BILLFOLD_UPCOMING_RENEWAL_DAYS) before the renewal.
+    assert subscription.next_action_at == at(2030, 4, 24)
     assert types(subscription.public_id) == ["customer.subscription.created", "customer.subscription.updated"]
 
     renewed = advance(subscription, at(2030, 5, 1))
@@ -68,7 +69,7 @@ def test_monthly_subscription_is_charged_at_creation_and_renewed() -> None:
         at(2030, 5, 1),
         at(2030, 6, 1),
     )
-    assert renewed.next_action_at == at(2030, 6, 1)
+    assert renewed.next_action_at == at(2030, 5, 25)
 
 
 def test_yearly_subscription_renews_a_year_later() -> None:
@@ -175,9 +176,9 @@ def test_upgrade_at_half_period_credits_five_and_charges_ten_dollars() -> None:
     assert len(invoices_of(updated)) == 1  # same interval: nothing invoiced until the period ends
     renewed = advance(updated, at(2030, 5, 1))
     assert lines(invoices_of(renewed)[-1]) == [
-        (2000, "1 \u00d7 Pro (at $20.00 / month)"),
         (-500, "Unused time on Pro after 16 Apr 2030"),
         (1000, "Remaining time on Pro after 16 Apr 2030"),
+        (2000, "1 \u00d7 Pro (at $20.00 / month)"),
     ]
     assert invoices_of(renewed)[-1].total == 2500
 
@@ -238,8 +239,8 @@ def test_interval_change_restarts_the_period_and_invoices_now() -> None:
     invoice = updated.latest_invoice
     assert invoice is not None
     assert lines(invoice) == [
-        (10000, "1 \u00d7 Pro (at $100.00 / year)"),
         (-500, "Unused time on Pro after 16 Apr 2030"),
+        (10000, "1 \u00d7 Pro (at $100.00 / year)"),
     ]
     assert (invoice.status, invoice.total, invoice.billing_reason) == ("paid", 9500, "subscription_update")
     assert updated.billing_cycle_anchor == HALF
@@ -250,8 +251,8 @@ def test_billing_cycle_anchor_now_credits_and_bills_a_new_period() -> None:
     subscription = subscribe(buyer(), recurring(1000))
     updated = update(subscription, HALF, billing_cycle_anchor="now")
     assert lines(updated.latest_invoice) == [  # type: ignore[arg-type]
-        (1000, "1 \u00d7 Pro (at $10.00 / month)"),
         (-500, "Unused time on Pro after 16 Apr 2030"),
+        (1000, "1 \u00d7 Pro (at $10.00 / month)"),
     ]
     assert (updated.billing_cycle_anchor, item_of(updated).current_period_end) == (HALF, at(2030, 5, 16))
 

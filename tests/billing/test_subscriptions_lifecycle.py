@@ -59,7 +59,8 @@ def test_trial_with_a_card_warns_three_days_before_then_charges() -> None:
     assert trial_invoice is not None
     assert (trial_invoice.status, trial_invoice.total) == ("paid", 0)
     assert lines(trial_invoice) == [(0, "Trial period for Pro")]
-    assert subscription.next_action_at == T0 + 11 * DAY
+    # invoice.upcoming 7 days before the trial's end, then trial_will_end 3 days before.
+    assert subscription.next_action_at == T0 + 7 * DAY
 
     warned = advance(subscription, T0 + 11 * DAY)
     assert "customer.subscription.trial_will_end" in types(subscription.public_id)
@@ -77,6 +78,7 @@ def test_trial_with_a_card_warns_three_days_before_then_charges() -> None:
     assert types(subscription.public_id).count("customer.subscription.trial_will_end") == 1
 
 
+@override_settings(BILLFOLD_UPCOMING_RENEWAL_DAYS="0")
 def test_short_trial_warns_at_once() -> None:
     subscription = subscribe(buyer(), recurring(1000), trial_end=T0 + 2 * DAY)
     assert types(subscription.public_id) == [
@@ -405,9 +407,9 @@ def test_preview_shows_the_prorations_the_update_then_makes() -> None:
     assert preview["id"].startswith("upcoming_in_")
     assert (preview["status"], preview["number"], preview["billing_reason"]) == ("draft", None, "subscription_cycle")
     assert [(line["amount"], line["description"]) for line in preview["lines"]["data"]] == [
-        (2000, "1 \u00d7 Pro (at $20.00 / month)"),
         (-500, "Unused time on Pro after 16 Apr 2030"),
         (1000, "Remaining time on Pro after 16 Apr 2030"),
+        (2000, "1 \u00d7 Pro (at $20.00 / month)"),
     ]
     assert preview["created"] == int(at(2030, 5, 1).timestamp())
     updated = update(subscription, HALF + 2 * HOUR, **change)

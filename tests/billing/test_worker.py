@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import override_settings
 
 from billfold.billing import renewals
 from billfold.billing.models import Invoice, Subscription
@@ -211,6 +212,7 @@ def assert_renewed_once(subscriptions: list[Subscription]) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+@override_settings(BILLFOLD_UPCOMING_RENEWAL_DAYS="0")  # renewals alone: no invoice.upcoming a week before
 def test_a_batch_renews_what_is_due_and_releases_its_claims() -> None:
     subscriptions = monthly_subscriptions(3, created=START)
     with frozen_at(RENEWAL - SECOND):

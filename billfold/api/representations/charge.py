@@ -6,6 +6,7 @@ from typing import Any
 
 from billfold.api.representations.common import address, unix
 from billfold.api.representations.refund import render_refund
+from billfold.events.rendering import known_rows
 from billfold.payments.models import Charge
 
 # How many refunds a charge shows inline; the rest are a page away (``has_more``).
@@ -51,10 +52,15 @@ def _card_details(charge: Charge) -> dict[str, Any]:
 
 def render_charge(charge: Charge) -> dict[str, Any]:
     details = charge.billing_details
-    refunds = list(
-        charge.refunds.select_related("charge__customer", "charge__payment_method", "payment_intent").order_by("-pk")[
-            : INLINE_REFUNDS + 1
-        ]
+    known = known_rows(charge, "refunds")  # a charge just made has none: its maker says so
+    refunds = (
+        list(known[: INLINE_REFUNDS + 1])
+        if known is not None
+        else list(
+            charge.refunds.select_related("charge__customer", "charge__payment_method", "payment_intent").order_by(
+                "-pk"
+            )[: INLINE_REFUNDS + 1]
+        )
     )
     return {
         "id": charge.public_id,

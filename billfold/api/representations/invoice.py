@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +13,7 @@ from billfold.api.representations.tax_rate import render_tax_rate
 from billfold.billing.invoices.services import AUTO_FINALIZE_DELAY
 from billfold.billing.models import Invoice, InvoiceLineItem, TaxRate
 from billfold.customers.models import Customer
+from billfold.events.rendering import known_rows
 
 # How many lines an invoice embeds; the rest are read from /v1/invoices/{id}/lines.
 EMBEDDED_LINES = 10
@@ -43,6 +44,11 @@ def _pretax_credits(discount_amounts: list[dict[str, Any]]) -> list[dict[str, An
     ]
 
 
+def _known_or(known: Sequence[Any] | None, query: Callable[[], Iterable[Any]]) -> Iterable[Any]:
+    """Rows the caller holds (``events.rendering.rows_known``), else the query's."""
+    return known if known is not None else query()
+
+
 def _customer_details(invoice: Invoice) -> dict[str, Any]:
     """The customer as the invoice shows them: as they are now while a draft, as copied at finalization after."""
     if invoice.status == "draft":
@@ -54,7 +60,10 @@ def _customer_details(invoice: Invoice) -> dict[str, Any]:
             "customer_phone": customer.phone,
             "customer_shipping": _shipping(customer.shipping),
             "customer_tax_exempt": customer.tax_exempt,
-            "customer_tax_ids": [{"type": t.type, "value": t.value} for t in customer.tax_ids.order_by("pk")],
+            "customer_tax_ids": [
+                {"type": t.type, "value": t.value}
+                for t in _known_or(known_rows(customer, "tax_ids"), lambda: customer.tax_ids.order_by("pk"))
+            ],
         }
     return {
         "customer_address": address(invoice.customer_address),
@@ -132,8 +141,15 @@ def render_line_item(line: InvoiceLineItem) -> dict[str, Any]:
 
 
 def lines_rendered(invoice: Invoice) -> dict[str, Any]:
-    lines = list(
-        invoice.lines.select_related("price__product", "invoice_item", "invoice").order_by("pk")[: EMBEDDED_LINES + 1]
+    known = known_rows(invoice, "lines")
+    lines = (
+        list(known[: EMBEDDED_LINES + 1])
+        if known is not None
+        else list(
+            invoice.lines.select_related("price__product", "invoice_item", "invoice").order_by("pk")[
+                : EMBEDDED_LINES + 1
+            ]
+        )
     )
     return list_object(
         [render_line_item(line) for line in lines[:EMBEDDED_LINES]],

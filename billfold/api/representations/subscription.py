@@ -10,10 +10,16 @@ from billfold.api.representations.common import unix
 from billfold.api.representations.invoice import tax_rates_rendered
 from billfold.api.representations.subscription_item import render_subscription_item
 from billfold.billing.models import Subscription
+from billfold.events.rendering import known_rows
 
 
 def _items(subscription: Subscription) -> dict[str, Any]:
-    items = subscription.items.filter(deleted=False).select_related("price__product").order_by("pk")
+    known = known_rows(subscription, "items")
+    items = (
+        known
+        if known is not None
+        else subscription.items.filter(deleted=False).select_related("price__product").order_by("pk")
+    )
     rendered = []
     for item in items:
         item.subscription = subscription

@@ -16,6 +16,7 @@ from billfold.api.lists import CREATED_FILTER, LIST_PARAMS, apply_range, paginat
 from billfold.api.params import Bool, Enum, Field, Hash, Int, ListOf, Metadata, OneOf, Str, exclusive, validate
 from billfold.api.representations.payment_intent import render_payment_intent
 from billfold.api.routing import ApiCall, commits_itself, route
+from billfold.billing.invoices import invoice_payment_intent_confirm
 from billfold.core.crypto import constant_time_equals
 from billfold.core.request_context import current_request
 from billfold.customers import selectors as customer_selectors
@@ -184,7 +185,9 @@ def payment_intent_confirm(call: ApiCall, intent_id: str) -> dict[str, Any]:
     params = validate(_CONFIRM, call.params)
     intent = _payment_intent(call, intent_id, params)
     check_expand(call, _EXPANSION_STUBS, render_payment_intent(intent))
-    confirmed = intents.payment_intent_confirm(
+    # An invoice's intent is confirmed through billing, which records the outcome on the invoice.
+    confirm = intents.payment_intent_confirm if intent.invoice_id is None else invoice_payment_intent_confirm
+    confirmed = confirm(
         payment_intent=intent,
         payment_method=params.get("payment_method"),
         off_session=_off_session(params),

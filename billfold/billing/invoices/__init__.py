@@ -7,7 +7,12 @@ send), ``payment`` (pay), ``items`` (invoice items), ``totals`` (discounts and t
 
 from billfold.billing.invoices.common import InvoiceNotEditable, InvoiceStateError
 from billfold.billing.invoices.items import invoiceitem_create, invoiceitem_delete, invoiceitem_update
-from billfold.billing.invoices.payment import NoPaymentMethod, invoice_pay
+from billfold.billing.invoices.payment import (
+    NoPaymentMethod,
+    invoice_pay,
+    invoice_payment_intent_confirm,
+    invoice_payment_record,
+)
 from billfold.billing.invoices.services import (
     NewLine,
     invoice_add_line,
@@ -33,6 +38,8 @@ __all__ = [
     "invoice_finalize",
     "invoice_mark_uncollectible",
     "invoice_pay",
+    "invoice_payment_intent_confirm",
+    "invoice_payment_record",
     "invoice_send",
     "invoice_update",
     "invoice_void",

@@ -12,6 +12,7 @@ from billfold.billing.redemption import discounts_redeem
 from billfold.clocks.selectors import customer_now
 from billfold.core.errors import DomainError, InvalidParam, NotFound
 from billfold.customers.models import Customer
+from billfold.events.rendering import rows_known
 from billfold.events.services import event_record, event_record_update
 
 # Stripe caps the discounts on one invoice (or invoice item) at 20.
@@ -55,8 +56,17 @@ def totals_refresh(invoice: Invoice) -> None:
     invoice.save()
 
 
-def record(invoice: Invoice, type: str) -> None:
-    event_record(type=type, obj=invoice, livemode=invoice.livemode, created=now_for(invoice))
+def record(
+    invoice: Invoice,
+    type: str,
+    *,
+    rendered: dict[str, Any] | None = None,
+    lines: Sequence[InvoiceLineItem] | None = None,
+) -> None:
+    """The event ``type`` for the invoice as it is now; ``rendered`` is that rendering when the caller
+    has it, ``lines`` the invoice's lines as saved (in pk order) when it holds them (no query for them)."""
+    with rows_known(invoice, "lines", lines):
+        event_record(type=type, obj=invoice, livemode=invoice.livemode, rendered=rendered, created=now_for(invoice))
 
 
 def record_update(invoice: Invoice, before: dict[str, Any]) -> None:
@@ -76,6 +86,8 @@ def refuse_unless_draft(invoice: Invoice, *, what: str, param: str | None = None
 
 def tax_rate_ids(*, livemode: bool, ids: Sequence[str], param: str) -> list[str]:
     """The ids, checked: each an active tax rate of this mode, none twice."""
+    if not ids:
+        return []
     if len(ids) > MAX_TAX_RATES:
         raise InvalidParam(f"At most {MAX_TAX_RATES} tax rates can apply; you gave {len(ids)}.", param=param)
     found = {r.public_id: r for r in TaxRate.objects.filter(livemode=livemode, public_id__in=list(ids))}

@@ -26,6 +26,7 @@ from billfold.billing.invoices.common import (
     totals_refresh,
 )
 from billfold.billing.invoices.pricing import price_charge
+from billfold.billing.invoices.totals import invoice_totals_compute
 from billfold.billing.models import Invoice, InvoiceItem, InvoiceLineItem
 from billfold.catalog.models import Price
 from billfold.clocks.selectors import customer_now
@@ -171,6 +172,16 @@ def _line_build(invoice: Invoice, spec: NewLine) -> InvoiceLineItem:
     )
 
 
+@dataclass
+class DraftInvoice:
+    """A new draft as ``invoice_build`` makes it, nothing saved: the invoice, its lines (in the order
+    they are to be inserted) and the pending invoice items it takes (``invoice`` set on each)."""
+
+    invoice: Invoice
+    lines: list[InvoiceLineItem]
+    items: list[InvoiceItem]
+
+
 @transaction.atomic
 def invoice_create(
     *,
@@ -201,6 +212,65 @@ def invoice_create(
     here; ``default_tax_rates`` are tax rate ids. ``auto_advance`` defaults to true for
     subscription invoices and false otherwise, as in Stripe.
     """
+    draft = invoice_build(
+        customer=customer,
+        livemode=livemode,
+        currency=currency,
+        collection_method=collection_method,
+        days_until_due=days_until_due,
+        due_date=due_date,
+        description=description,
+        metadata=metadata,
+        auto_advance=auto_advance,
+        default_payment_method=default_payment_method,
+        discounts=discounts,
+        default_tax_rates=default_tax_rates,
+        pending_invoice_items_behavior=pending_invoice_items_behavior,
+        billing_reason=billing_reason,
+        subscription_id=subscription_id,
+        period_start=period_start,
+        period_end=period_end,
+        footer=footer,
+        statement_descriptor=statement_descriptor,
+        lines=lines,
+    )
+    invoice = draft.invoice
+    invoice.save(force_insert=True)
+    InvoiceItem.objects.bulk_update(draft.items, ["invoice"])
+    InvoiceLineItem.objects.bulk_create(draft.lines)
+    record(invoice, "invoice.created", lines=draft.lines)
+    return invoice
+
+
+def invoice_build(
+    *,
+    customer: Customer,
+    livemode: bool,
+    currency: str | None = None,
+    collection_method: str = "charge_automatically",
+    days_until_due: int | None = None,
+    due_date: dt.datetime | None = None,
+    description: str | None = None,
+    metadata: Mapping[str, str | None] | None = None,
+    auto_advance: bool | None = None,
+    default_payment_method: PaymentMethod | None = None,
+    discounts: Sequence[Mapping[str, str]] = (),
+    default_tax_rates: Sequence[str] = (),
+    pending_invoice_items_behavior: str = "include",
+    billing_reason: str = "manual",
+    subscription_id: str | None = None,
+    period_start: dt.datetime | None = None,
+    period_end: dt.datetime | None = None,
+    footer: str | None = None,
+    statement_descriptor: str | None = None,
+    lines: Sequence[NewLine] = (),
+    pending_items: Sequence[InvoiceItem] | None = None,
+) -> DraftInvoice:
+    """``invoice_create``'s draft, checked and computed (lines, totals, schedule) but not saved, for
+    callers that write many invoices at once and record ``invoice.created`` themselves.
+    ``pending_items``: the customer's pending items for it when the caller has read them.
+    Discounts given are redeemed here (their rows are written).
+    """
     _refuse_deleted_customer(customer)
     now = customer_now(customer)
     _check_collection(collection_method, days_until_due, due_date, now=now)
@@ -222,7 +292,12 @@ def invoice_create(
             else None
         )
         currency = customer.currency or (first_pending.currency if first_pending else DEFAULT_CURRENCY)
-    pending = _pending_items(customer, currency, subscription_id) if including else []
+    if not including:
+        pending = []
+    elif pending_items is None:
+        pending = _pending_items(customer, currency, subscription_id)
+    else:
+        pending = list(pending_items)
     if pending_invoice_items_behavior == "include_and_require" and not pending:
         raise InvalidParam(
             f"Nothing to invoice for customer {customer.public_id}: it has no pending invoice items in {currency}. "
@@ -253,13 +328,12 @@ def invoice_create(
         statement_descriptor=statement_descriptor,
         hosted_token=secrets.token_urlsafe(32),
     )
-    invoice.save(force_insert=True)
-    new_lines = [_line_build(invoice, spec) for spec in lines]
+    # Stripe lists the pending invoice items (a subscription's prorations) first, then the lines billed now.
+    new_lines = []
     for item in pending:
         item.invoice = invoice
         new_lines.append(line_from_item(item, invoice))
-    InvoiceItem.objects.bulk_update(pending, ["invoice"])
-    InvoiceLineItem.objects.bulk_create(new_lines)
+    new_lines += [_line_build(invoice, spec) for spec in lines]
     if discounts:
         invoice.discounts = discounts_make(
             customer=customer,
@@ -270,9 +344,10 @@ def invoice_create(
             invoice_id=invoice.public_id,
         )
     _schedule(invoice, now)
-    totals_refresh(invoice)
-    record(invoice, "invoice.created")
-    return invoice
+    # Totals from the lines in memory (in the order they are inserted, which is their pk order), so
+    # the invoice and its lines are each written once.
+    invoice_totals_compute(invoice=invoice, lines=new_lines)
+    return DraftInvoice(invoice=invoice, lines=new_lines, items=pending)
 
 
 def _schedule(invoice: Invoice, now: dt.datetime) -> None:

@@ -65,6 +65,9 @@ class Subscription(StripeObject):
     trial_settings = models.JSONField(default=dict)
     # The trial end that customer.subscription.trial_will_end was sent for, so it is sent once per trial.
     trial_will_end_sent_for = models.DateTimeField(null=True, blank=True)
+    # The moment of the next invoice (period end or trial end) that invoice.upcoming was sent for,
+    # so it is sent once per period.
+    upcoming_renewal_sent_for = models.DateTimeField(null=True, blank=True)
 
     default_payment_method = models.ForeignKey(
         "payments.PaymentMethod", null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -28,6 +28,7 @@ from billfold.billing.subscriptions.common import (
     locked,
     natural_period,
     next_due,
+    next_invoice_at,
     record,
     record_update,
     schedule,
@@ -37,6 +38,7 @@ from billfold.billing.subscriptions.common import (
 from billfold.billing.subscriptions.services import cancel_build
 from billfold.billing.subscriptions.status import status_move
 from billfold.core.periods import subscription_period_at
+from billfold.events.rendering import render_object
 
 # A subscription years behind (a clock advanced far, a worker down for long) still finishes; more
 # steps than this in one call means a step that does not move anything: a bug to surface.
@@ -49,6 +51,23 @@ def _trial_will_end(subscription: Subscription, items: Sequence[SubscriptionItem
     subscription.trial_will_end_sent_for = subscription.trial_end
     subscription.save(update_fields=["trial_will_end_sent_for"])
     record(subscription, "customer.subscription.trial_will_end")
+
+
+def _upcoming_renewal(subscription: Subscription, items: Sequence[SubscriptionItem], at: dt.datetime) -> None:
+    """invoice.upcoming (once per period): the next invoice as ``POST /v1/invoices/create_preview``
+    renders it, without an id, as Stripe sends it. The preview is built and rolled back inside this
+    step's transaction, so nothing of it is kept."""
+    # Imported here: the preview builds its invoices with this module's renewal builders.
+    from billfold.billing.subscriptions.preview import NoUpcomingInvoice, invoice_preview
+
+    subscription.upcoming_renewal_sent_for = next_invoice_at(subscription, items)
+    subscription.save(update_fields=["upcoming_renewal_sent_for"])
+    try:
+        rendered = invoice_preview(livemode=subscription.livemode, render=render_object, subscription=subscription)
+    except NoUpcomingInvoice:
+        return
+    rendered.pop("id", None)
+    record(subscription, "invoice.upcoming", rendered=rendered)
 
 
 def _resume_collection(subscription: Subscription, items: Sequence[SubscriptionItem], at: dt.datetime) -> None:
@@ -78,10 +97,18 @@ def _period_after(subscription: Subscription, items: Sequence[SubscriptionItem],
     return end
 
 
+def renewal_period(
+    subscription: Subscription, items: Sequence[SubscriptionItem]
+) -> tuple[dt.datetime, dt.datetime, dt.datetime]:
+    """A renewal's moments: the start of the period ending, its end (the new period's start) and the
+    new period's end."""
+    old_start, start = items[0].current_period_start, items[0].current_period_end
+    return old_start, start, _period_after(subscription, items, start)
+
+
 def renewal_draft(subscription: Subscription, items: Sequence[SubscriptionItem], at: dt.datetime) -> Invoice:
     """The next period's invoice, as a draft: the items' new period billed, pending prorations added."""
-    old_start, start = items[0].current_period_start, items[0].current_period_end
-    end = _period_after(subscription, items, start)
+    old_start, start, end = renewal_period(subscription, items)
     set_period(items, start, end)
     return invoicing.subscription_invoice(
         subscription=subscription,
@@ -135,10 +162,10 @@ def _issue(subscription: Subscription, invoice: Invoice) -> Invoice:
 
 
 def _renew(subscription: Subscription, items: Sequence[SubscriptionItem], at: dt.datetime) -> Invoice:
-    before = snapshot(subscription)
+    before = snapshot(subscription, items=items)
     invoice = _issue(subscription, renewal_draft(subscription, items, at))
     subscription.save()
-    record_update(subscription, before)
+    record_update(subscription, before, items=items)
     return invoice
 
 
@@ -176,7 +203,7 @@ def _expire(subscription: Subscription, items: Sequence[SubscriptionItem], at: d
     for invoice in Invoice.objects.filter(
         livemode=subscription.livemode, subscription_id=subscription.public_id, status="open"
     ).order_by("pk"):
-        invoice_services.invoice_void(invoice=invoice)
+        invoice_services.invoice_void(invoice=invoice, move_subscription=False)
     status_move(subscription, "incomplete_expired")
     subscription.ended_at = at
     subscription.save()
@@ -193,6 +220,7 @@ def _past_due(subscription: Subscription, items: Sequence[SubscriptionItem], at:
 
 STEPS: dict[str, Step] = {
     "trial_will_end": _trial_will_end,
+    "upcoming_renewal": _upcoming_renewal,
     "resume_collection": _resume_collection,
     "cancel": _cancel,
     "trial_end": _trial_end,
@@ -202,13 +230,18 @@ STEPS: dict[str, Step] = {
 }
 
 
+# Steps that change the subscription only through the instance and items they are given, and save
+# it themselves: what is due next is computed from those, without reading them again.
+_IN_MEMORY_STEPS = frozenset({"renew"})
+
+
 def _step(subscription_id: int, now: dt.datetime) -> tuple[bool, Invoice | None]:
     """Do the earliest work due at or before ``now``: (whether there was any, the invoice to charge)."""
     with transaction.atomic():
-        found = Subscription.objects.filter(pk=subscription_id).values_list("pk", flat=True).first()
-        if found is None:
+        try:
+            subscription = locked(subscription_id)
+        except Subscription.DoesNotExist:
             return False, None
-        subscription = locked(found)
         items = live_items(subscription)
         due = next_due(subscription, items, until=now)
         if due is None:
@@ -217,10 +250,20 @@ def _step(subscription_id: int, now: dt.datetime) -> tuple[bool, Invoice | None]
             return False, None
         moment, kind = due
         invoice = STEPS[kind](subscription, items, moment)
-        subscription = locked(subscription)
-        schedule(subscription)
+        if kind in _IN_MEMORY_STEPS:
+            schedule(subscription, items)
+        else:
+            # Other steps go through other services (cancellation, voiding): read what they left.
+            subscription = locked(subscription)
+            schedule(subscription)
         subscription.save(update_fields=["next_action_at"])
         return True, invoice
+
+
+def _still_due(subscription_id: int, now: dt.datetime) -> bool:
+    """Whether the subscription has work due at ``now`` (``next_action_at`` is kept current by every step
+    and payment outcome), read without a transaction: a step then re-checks under the row lock."""
+    return Subscription.objects.filter(pk=subscription_id, next_action_at__lte=now).exists()
 
 
 def subscription_advance(*, subscription_id: int, now: dt.datetime) -> None:
@@ -232,7 +275,7 @@ def subscription_advance(*, subscription_id: int, now: dt.datetime) -> None:
         acted, invoice = _step(subscription_id, now)
         if invoice is not None and invoicing.wants_collection(invoice):
             invoicing.collect(invoice=invoice)
-        if not acted:
+        if not acted or not _still_due(subscription_id, now):
             return
     raise RuntimeError(
         f"Subscription {subscription_id} still had work due after {MAX_STEPS} steps; a step does not move it."

@@ -116,6 +116,7 @@ def _simple(subscription: Subscription, values: Mapping[str, Any], now: dt.datet
             entries=entries or [],
             amount=sum(price_amount(item.price, item.quantity) for item in items),
             at=now,
+            replacing=subscription.discounts,
         )
 
 
@@ -177,6 +178,7 @@ def _items_change(
                 amount=price_amount(item.price, item.quantity),
                 at=now,
                 param="items[].discounts",
+                replacing=item.discounts,
             )
             item.save(update_fields=["discounts"])
     if result is None:

@@ -7,6 +7,10 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import QuerySet
+
 from billfold.billing.models import Subscription, SubscriptionItem
 from billfold.billing.pricing import price_amount_exact, round_minor
 from billfold.billing.proration import ProrationItem
@@ -15,7 +19,7 @@ from billfold.clocks.selectors import customer_now
 from billfold.core.errors import DomainError
 from billfold.core.money import decimal_places, to_major
 from billfold.core.periods import next_period_end, period_containing
-from billfold.events.rendering import render_object
+from billfold.events.rendering import render_object, rows_known
 from billfold.events.services import event_record, event_record_update
 
 # A first invoice left unpaid this long makes the subscription incomplete_expired (Stripe's 23 hours).
@@ -24,6 +28,8 @@ INCOMPLETE_WINDOW = dt.timedelta(hours=23)
 TRIAL_WILL_END_NOTICE = dt.timedelta(days=3)
 # Stripe's longest trial.
 MAX_TRIAL = dt.timedelta(days=730)
+# The longest notice BILLFOLD_UPCOMING_RENEWAL_DAYS may ask for (more is surely a typing mistake).
+MAX_UPCOMING_RENEWAL_DAYS = 365
 MAX_ITEMS = 20
 
 _SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "cad": "CA$", "aud": "A$", "inr": "₹", "chf": "CHF "}
@@ -39,14 +45,17 @@ def now_for(subscription: Subscription) -> dt.datetime:
     return customer_now(subscription.customer)
 
 
+def locking() -> QuerySet[Subscription]:
+    """Subscriptions read under a row lock, with what the services use of them."""
+    return Subscription.objects.select_for_update(of=("self",)).select_related(
+        "customer", "default_payment_method", "latest_invoice"
+    )
+
+
 def locked(subscription: Subscription | int) -> Subscription:
     """The subscription re-read under a row lock, so concurrent changes see each other's outcome."""
     pk = subscription if isinstance(subscription, int) else subscription.pk
-    return (
-        Subscription.objects.select_for_update(of=("self",))
-        .select_related("customer", "default_payment_method", "latest_invoice")
-        .get(pk=pk)
-    )
+    return locking().get(pk=pk)
 
 
 def live_items(subscription: Subscription) -> list[SubscriptionItem]:
@@ -60,20 +69,27 @@ def record(subscription: Subscription, type: str, *, rendered: dict[str, Any] | 
     )
 
 
-def record_update(subscription: Subscription, before: dict[str, Any]) -> None:
-    """``customer.subscription.updated`` with what changed since ``before`` (nothing visible: no event)."""
-    event_record_update(
-        type="customer.subscription.updated",
-        obj=subscription,
-        livemode=subscription.livemode,
-        before=before,
-        created=now_for(subscription),
-    )
+def record_update(
+    subscription: Subscription, before: dict[str, Any], *, items: Sequence[SubscriptionItem] | None = None
+) -> None:
+    """``customer.subscription.updated`` with what changed since ``before`` (nothing visible: no event).
+
+    ``items``: the live items as saved, when the caller holds them (``live_items``), so they are not read again.
+    """
+    with rows_known(subscription, "items", items):
+        event_record_update(
+            type="customer.subscription.updated",
+            obj=subscription,
+            livemode=subscription.livemode,
+            before=before,
+            created=now_for(subscription),
+        )
 
 
-def snapshot(subscription: Subscription) -> dict[str, Any]:
-    """The subscription as the API shows it now, to compare with after a change."""
-    return render_object(subscription)
+def snapshot(subscription: Subscription, *, items: Sequence[SubscriptionItem] | None = None) -> dict[str, Any]:
+    """The subscription as the API shows it now, to compare with after a change (``items`` as for record_update)."""
+    with rows_known(subscription, "items", items):
+        return render_object(subscription)
 
 
 # ---- Prices and periods -----------------------------------------------------------------------
@@ -184,13 +200,48 @@ def trial_description(price: Price) -> str:
 # ---- What is due next -------------------------------------------------------------------------
 
 
+def parse_upcoming_renewal_days(value: str) -> int:
+    """``BILLFOLD_UPCOMING_RENEWAL_DAYS``: whole days, 0 (off) to 365; refused naming the setting."""
+    text = value.strip()
+    if not text.isdigit() or int(text) > MAX_UPCOMING_RENEWAL_DAYS:
+        raise ImproperlyConfigured(
+            f"BILLFOLD_UPCOMING_RENEWAL_DAYS={value!r} is not a number of days: give how many days before a "
+            f"subscription renews invoice.upcoming is sent, from 0 (never) to {MAX_UPCOMING_RENEWAL_DAYS}, e.g. 7."
+        )
+    return int(text)
+
+
+def upcoming_renewal_notice() -> dt.timedelta | None:
+    """How long before its next invoice a subscription gets invoice.upcoming; None when turned off."""
+    days = parse_upcoming_renewal_days(settings.BILLFOLD_UPCOMING_RENEWAL_DAYS)
+    return dt.timedelta(days=days) if days else None
+
+
+def next_invoice_at(subscription: Subscription, items: Sequence[SubscriptionItem]) -> dt.datetime | None:
+    """When the subscription will next be invoiced and charged automatically (its trial's end or its
+    period's end), the moment invoice.upcoming announces; None when no such invoice is coming (it is
+    set to cancel by then, is not charged automatically, or does not renew: incomplete, unpaid, paused)."""
+    if subscription.collection_method != "charge_automatically":
+        return None
+    if subscription.status == "trialing" and subscription.trial_end is not None:
+        moment = subscription.trial_end
+    elif subscription.status in ("active", "past_due") and items:
+        moment = items[0].current_period_end
+    else:
+        return None
+    if subscription.cancel_at is not None and subscription.cancel_at <= moment:
+        return None
+    return moment
+
+
 def due_moments(subscription: Subscription, items: Sequence[SubscriptionItem]) -> list[tuple[dt.datetime, str]]:
     """Every moment the engine must act on the subscription, with what it does then (not sorted).
 
     Kinds, in the order they go when due at the same moment: ``trial_will_end``,
-    ``resume_collection``, ``cancel`` (a scheduled cancellation wins over the renewal at the same
-    period end), ``trial_end``, ``renew``, ``expire`` (an incomplete subscription's 23 hours),
-    ``past_due`` (a sent invoice past its due date).
+    ``upcoming_renewal`` (invoice.upcoming, ``BILLFOLD_UPCOMING_RENEWAL_DAYS`` before the next
+    invoice, or at once if that is sooner), ``resume_collection``, ``cancel`` (a scheduled
+    cancellation wins over the renewal at the same period end), ``trial_end``, ``renew``,
+    ``expire`` (an incomplete subscription's 23 hours), ``past_due`` (a sent invoice past its due date).
     """
     status = subscription.status
     if subscription.ended:
@@ -203,6 +254,10 @@ def due_moments(subscription: Subscription, items: Sequence[SubscriptionItem]) -
         if subscription.trial_will_end_sent_for != subscription.trial_end:
             due.append((subscription.trial_end - TRIAL_WILL_END_NOTICE, "trial_will_end"))
         due.append((subscription.trial_end, "trial_end"))
+    notice = upcoming_renewal_notice()
+    renews_at = next_invoice_at(subscription, items) if notice is not None else None
+    if notice is not None and renews_at is not None and subscription.upcoming_renewal_sent_for != renews_at:
+        due.append((renews_at - notice, "upcoming_renewal"))
     if subscription.cancel_at is not None:
         due.append((subscription.cancel_at, "cancel"))
     pause = subscription.pause_collection or {}
@@ -222,7 +277,16 @@ def due_moments(subscription: Subscription, items: Sequence[SubscriptionItem]) -
     return due
 
 
-_ORDER = ("trial_will_end", "resume_collection", "cancel", "trial_end", "renew", "expire", "past_due")
+_ORDER = (
+    "trial_will_end",
+    "upcoming_renewal",
+    "resume_collection",
+    "cancel",
+    "trial_end",
+    "renew",
+    "expire",
+    "past_due",
+)
 
 
 def next_due(

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.db import transaction
 
 from billfold.billing import dunning
 from billfold.billing import invoices as invoice_services
-from billfold.billing.invoices.common import locked as invoice_locked
 from billfold.billing.invoices.common import record as invoice_record
 from billfold.billing.invoices.common import totals_refresh
 from billfold.billing.invoices.pricing import price_charge
+from billfold.billing.locks import invoice_locked
 from billfold.billing.models import Discount, Invoice, InvoiceItem, Subscription, SubscriptionItem
 from billfold.billing.proration import ProrationLine, proration_description
+from billfold.billing.redemption import discount_events_record
 from billfold.billing.subscriptions.common import (
     line_description,
     natural_period,
@@ -70,7 +72,9 @@ def discounts_after_invoice(
     charges something (a trial's zero invoice leaves them for the first real one), repeating ones ended."""
     used = {d.public_id for d in applied if d.coupon.duration == "once"} if charged else set()
     in_force = {d.public_id for d in discounts_in_force(subscription, at)}
-    subscription.discounts = [d for d in subscription.discounts if d in in_force and d not in used]
+    before = list(subscription.discounts)
+    subscription.discounts = [d for d in before if d in in_force and d not in used]
+    discount_events_record(livemode=subscription.livemode, before=before, after=subscription.discounts, at=at)
 
 
 # ---- Lines and invoice items ------------------------------------------------------------------
@@ -182,6 +186,36 @@ def pending_prorations(subscription: Subscription) -> list[InvoiceItem]:
 # ---- Invoices ---------------------------------------------------------------------------------
 
 
+def subscription_invoice_values(
+    subscription: Subscription,
+    *,
+    billing_reason: str,
+    lines: Sequence[invoice_services.NewLine],
+    period_start: dt.datetime,
+    period_end: dt.datetime,
+    discounts: Sequence[Discount],
+) -> dict[str, Any]:
+    """What a subscription's invoice is made of: ``invoice_create`` / ``invoice_build`` arguments."""
+    return {
+        "customer": subscription.customer,
+        "livemode": subscription.livemode,
+        "currency": subscription.currency,
+        "collection_method": subscription.collection_method,
+        "days_until_due": subscription.days_until_due if subscription.collection_method == "send_invoice" else None,
+        "description": subscription.description,
+        "auto_advance": True,
+        "default_payment_method": subscription.default_payment_method,
+        "discounts": [{"discount": d.public_id} for d in discounts],
+        "default_tax_rates": list(subscription.default_tax_rates),
+        "pending_invoice_items_behavior": "include",
+        "billing_reason": billing_reason,
+        "subscription_id": subscription.public_id,
+        "period_start": period_start,
+        "period_end": period_end,
+        "lines": lines,
+    }
+
+
 def subscription_invoice(
     *,
     subscription: Subscription,
@@ -196,22 +230,14 @@ def subscription_invoice(
     with the subscription's discounts in force at ``at``, tax rates and collection settings."""
     applied = discounts_in_force(subscription, at)
     invoice = invoice_services.invoice_create(
-        customer=subscription.customer,
-        livemode=subscription.livemode,
-        currency=subscription.currency,
-        collection_method=subscription.collection_method,
-        days_until_due=subscription.days_until_due if subscription.collection_method == "send_invoice" else None,
-        description=subscription.description,
-        auto_advance=True,
-        default_payment_method=subscription.default_payment_method,
-        discounts=[{"discount": d.public_id} for d in applied],
-        default_tax_rates=list(subscription.default_tax_rates),
-        pending_invoice_items_behavior="include",
-        billing_reason=billing_reason,
-        subscription_id=subscription.public_id,
-        period_start=period_start,
-        period_end=period_end,
-        lines=lines,
+        **subscription_invoice_values(
+            subscription,
+            billing_reason=billing_reason,
+            lines=lines,
+            period_start=period_start,
+            period_end=period_end,
+            discounts=applied,
+        )
     )
     # Prorations show under their subscription item (parent.subscription_item_details.proration), as
     # Stripe shows them; the items' own discounts apply to their period lines.
@@ -219,7 +245,9 @@ def subscription_invoice(
         parent_type="subscription_item_details"
     )
     by_id = {item.public_id: item for item in items if item.discounts}
-    discounted = [line for line in invoice.lines.filter(proration=False) if line.subscription_item_id in by_id]
+    discounted = (
+        [line for line in invoice.lines.filter(proration=False) if line.subscription_item_id in by_id] if by_id else []
+    )
     for line in discounted:
         line.discounts = list(by_id[line.subscription_item_id or ""].discounts)
         line.save(update_fields=["discounts"])
@@ -246,9 +274,9 @@ def invoice_issue(*, subscription: Subscription, invoice: Invoice, report: bool 
     else:
         invoice = invoice_services.invoice_finalize(invoice=invoice)
     if invoice.status == "open" and pause == "mark_uncollectible":
-        invoice = invoice_services.invoice_mark_uncollectible(invoice=invoice)
+        invoice = invoice_services.invoice_mark_uncollectible(invoice=invoice, move_subscription=False)
     elif invoice.status == "open" and pause == "void":
-        invoice = invoice_services.invoice_void(invoice=invoice)
+        invoice = invoice_services.invoice_void(invoice=invoice, move_subscription=False)
     if report and invoice.status == "paid":
         subscription_payment_result(invoice=invoice, succeeded=True, final=False)
     return invoice
@@ -297,7 +325,7 @@ def collect(*, invoice: Invoice, request_key: str | None = None) -> Invoice:
 
 @transaction.atomic
 def _unchargeable(invoice: Invoice) -> Invoice:
-    invoice = invoice_locked(invoice)
+    _, invoice = invoice_locked(invoice)  # the subscription first: billfold.billing.locks
     if invoice.status != "open":
         return invoice
     invoice.attempt_count += 1

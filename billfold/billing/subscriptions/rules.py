@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from billfold.billing.models import Subscription
-from billfold.billing.redemption import discounts_redeem
+from billfold.billing.redemption import discount_events_record, discounts_redeem
 from billfold.billing.subscriptions.common import MAX_TRIAL
 from billfold.core.errors import DomainError, InvalidParam
 from billfold.customers.models import Customer
@@ -149,9 +149,11 @@ def discounts_make(
     amount: int,
     at: dt.datetime,
     param: str = "discounts",
+    replacing: Sequence[str] = (),
 ) -> list[str]:
-    """Discounts for a subscription; ``amount`` is what it charges per period before discounts."""
-    return discounts_redeem(
+    """Discounts for a subscription (or one of its items) in place of ``replacing``, with their
+    ``customer.discount.*`` events; ``amount`` is what it charges per period before discounts."""
+    ids = discounts_redeem(
         customer=subscription.customer,
         currency=subscription.currency,
         amount=amount,
@@ -160,6 +162,8 @@ def discounts_make(
         at=at,
         subscription_id=subscription.public_id,
     )
+    discount_events_record(livemode=subscription.livemode, before=replacing, after=ids, at=at)
+    return ids
 
 
 def legacy_discounts(values: Mapping[str, Any]) -> list[dict[str, str]] | None:

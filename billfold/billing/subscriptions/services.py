@@ -184,7 +184,7 @@ def _stop_collecting(subscription: Subscription) -> None:
     ).order_by("pk")
     for invoice in open_invoices:
         if subscription.status == "incomplete":
-            invoice_services.invoice_void(invoice=invoice)
+            invoice_services.invoice_void(invoice=invoice, move_subscription=False)
         elif invoice.auto_advance:
             invoice_services.invoice_update(invoice=invoice, values={"auto_advance": False})
 

@@ -2,14 +2,15 @@
 
 Stripe's statuses and the moves between them (PRODUCT.md §3):
 
-- ``incomplete`` (the first invoice is unpaid) → ``active`` when it is paid, ``incomplete_expired``
-  after 23 hours (the invoice is voided), ``canceled``.
+- ``incomplete`` (the first invoice is unpaid) → ``active`` when it is paid (or marked
+  uncollectible), ``incomplete_expired`` after 23 hours (the invoice is voided) or when the
+  invoice is voided, ``canceled``.
 - ``trialing`` → ``active`` at the trial's end (paid, or nothing to pay), ``past_due`` (its invoice
   failed), ``paused`` or ``canceled`` (trial ended without a payment method, per ``trial_settings``).
 - ``active`` → ``past_due`` (a renewal failed), ``trialing`` (a trial added), ``canceled``.
-- ``past_due`` → ``active`` (paid), ``unpaid`` or ``canceled`` (every retry failed, per
-  ``BILLFOLD_DUNNING_FINAL_ACTION``), ``canceled``.
-- ``unpaid`` → ``active`` (paid), ``canceled``.
+- ``past_due`` → ``active`` (paid, voided or marked uncollectible), ``unpaid`` or ``canceled``
+  (every retry failed, per ``BILLFOLD_DUNNING_FINAL_ACTION``), ``canceled``.
+- ``unpaid`` → ``active`` (paid, voided or marked uncollectible), ``canceled``.
 - ``paused`` → ``active`` or ``past_due`` (resumed), ``canceled``.
 - ``canceled`` and ``incomplete_expired`` are final.
 
@@ -28,7 +29,7 @@ from billfold.billing.models.subscriptions import ENDED_STATUSES
 from billfold.billing.subscriptions.common import (
     SubscriptionStateError,
     live_items,
-    locked,
+    locking,
     now_for,
     record,
     record_update,
@@ -95,8 +96,7 @@ def _final_action() -> str:
 def _find(invoice: Invoice) -> Subscription | None:
     if invoice.subscription_id is None:
         return None
-    found = Subscription.objects.filter(livemode=invoice.livemode, public_id=invoice.subscription_id).first()
-    return locked(found) if found is not None else None
+    return locking().filter(livemode=invoice.livemode, public_id=invoice.subscription_id).first()
 
 
 @transaction.atomic
@@ -113,6 +113,11 @@ def subscription_payment_result(*, invoice: Invoice, succeeded: bool, final: boo
     if subscription is None or subscription.status not in _COLLECTING:
         return
     latest = subscription.latest_invoice_id == invoice.pk
+    if succeeded and not (latest and subscription.status in ("incomplete", "past_due", "unpaid", "paused")):
+        # Nothing the API shows changes (no event), only perhaps what is due next.
+        schedule(subscription, live_items(subscription))
+        subscription.save(update_fields=["next_action_at"])
+        return
     before = snapshot(subscription)
     if succeeded:
         if latest and subscription.status in ("incomplete", "past_due", "unpaid", "paused"):
@@ -132,6 +137,36 @@ def subscription_payment_result(*, invoice: Invoice, succeeded: bool, final: boo
     _save(subscription)
     if before["status"] == "paused" and subscription.status != "paused":
         record(subscription, "customer.subscription.resumed")
+    record_update(subscription, before)
+
+
+def subscription_invoice_closed(*, subscription: Subscription, invoice: Invoice, voided: bool) -> None:
+    """Move the (locked) subscription after ``invoice`` was voided or marked uncollectible, in the
+    caller's transaction, as Stripe does when that invoice is the subscription's latest:
+
+    - ``past_due`` or ``unpaid``: the invoice no longer asks for payment, so the subscription is
+      ``active`` again (its later invoices are billed and collected as usual);
+    - ``incomplete``: a voided first invoice can never be paid, so the subscription can never
+      start: ``incomplete_expired``, ended now, as when its 23 hours run out; written off
+      instead (uncollectible), the subscription is ``active``.
+
+    Any other status, or an invoice that is not the latest, leaves the subscription as it is.
+    Writes customer.subscription.updated with previous_attributes when the status moved.
+    """
+    if subscription.latest_invoice_id != invoice.pk:
+        return
+    before = snapshot(subscription)
+    if subscription.status in ("past_due", "unpaid"):
+        status_move(subscription, "active")
+    elif subscription.status == "incomplete":
+        if voided:
+            status_move(subscription, "incomplete_expired")
+            subscription.ended_at = now_for(subscription)
+        else:
+            status_move(subscription, "active")
+    else:
+        return
+    _save(subscription)
     record_update(subscription, before)
 
 

@@ -106,9 +106,11 @@ def undo(point: Checkpoint, *, subscription_id: str, livemode: bool) -> None:
     invoices.delete()
     payment_intents.delete()
     new_items.delete()
-    _discounts_give_back(
-        Discount.objects.filter(pk__gt=marks["Discount"], livemode=livemode, subscription_id=subscription_id)
+    new_discounts = Discount.objects.filter(
+        pk__gt=marks["Discount"], livemode=livemode, subscription_id=subscription_id
     )
+    discount_ids = list(new_discounts.values_list("public_id", flat=True))
+    _discounts_give_back(new_discounts)
 
     customer = Customer.objects.select_for_update().get(pk=point.customer_pk)
     state = point.customer_state
@@ -129,5 +131,5 @@ def undo(point: Checkpoint, *, subscription_id: str, livemode: bool) -> None:
         for pk, values in point.item_fields.items():
             SubscriptionItem.objects.filter(pk=pk).update(**values)
 
-    touched = [subscription_id, customer.public_id, *invoice_ids, *intent_ids, *charge_ids, *item_ids]
+    touched = [subscription_id, customer.public_id, *invoice_ids, *intent_ids, *charge_ids, *item_ids, *discount_ids]
     Event.objects.filter(pk__gt=marks["Event"], livemode=livemode, object_id__in=touched).delete()
