@@ -1,10 +1,25 @@
 #!/usr/bin/env bash
-# Install the test dependencies into ./.venv and run the whole test suite.
+# Install the test dependencies and run the whole test suite.
 # Extra arguments go to pytest (e.g. ./run-tests.sh -k customers).
 # With DATABASE_URL=postgresql://... the suite runs on PostgreSQL instead of SQLite.
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3}"
+
+# System packages: Pango for invoice PDFs (WeasyPrint) and Debian's Chromium for the page tests.
+missing=()
+ldconfig -p | grep -q "libpangoft2-1.0.so" || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+[ -x "${BILLFOLD_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing ${missing[*]} (Debian packages)..."
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "The tests need these system packages: ${missing[*]}. Install them (e.g. sudo apt-get install ${missing[*]})" >&2
+    echo "and run this again; the page tests fail without Chromium and the PDF tests without Pango." >&2
+  fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi

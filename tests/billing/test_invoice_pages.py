@@ -120,7 +120,7 @@ def test_the_page_is_private_and_locked_down(db: None, client: Client) -> None:
     assert "frame-ancestors 'none'" in policy
     html = response.content.decode()
     assert html.count(f'nonce="{nonce.group(1)}"') == 2
-    assert (response["Referrer-Policy"], response["X-Robots-Tag"]) == ("no-referrer", "noindex, nofollow")
+    assert (response["Referrer-Policy"], response["X-Robots-Tag"]) == ("same-origin", "noindex, nofollow")
     assert response["Cache-Control"] == "private, no-store"
     assert client.get(page_path(invoice)).headers["Content-Security-Policy"] != policy
 
@@ -180,7 +180,7 @@ def test_the_pdf_is_rendered_from_the_same_template(db: None, client: Client) ->
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == 'inline; filename="Invoice-ACME-0001.pdf"'
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     pdf = response.content
     assert pdf.startswith(b"%PDF-")
     assert pdf.rstrip().endswith(b"%%EOF")

@@ -12,13 +12,13 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
-from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from billfold.billing.invoices.selectors import invoice_lines
 from billfold.billing.invoices.totals import discounts_by_id, tax_rates_by_id
 from billfold.billing.models import Discount, Invoice, InvoiceLineItem, TaxRate
+from billfold.branding.selectors import brand_get, business_name
 from billfold.core.money import decimal_places, to_major
 
 DEFAULT_LOCALE = "en"
@@ -111,14 +111,6 @@ def _customer(invoice: Invoice) -> Party:
     return Party(name=invoice.customer_name, lines=lines)
 
 
-def merchant_name() -> str:
-    """The business's name as invoices show it: ``BILLFOLD_BUSINESS_NAME`` or the site's host name."""
-    configured: str | None = getattr(settings, "BILLFOLD_BUSINESS_NAME", None)
-    if configured:
-        return configured
-    return str(settings.SITE_URL).split("://", 1)[-1].split("/", 1)[0]
-
-
 def _row(line: InvoiceLineItem, fmt: _Formats) -> Row:
     price = line.price
     unit_price = None
@@ -207,7 +199,8 @@ def _headline(invoice: Invoice, fmt: _Formats) -> tuple[str, str]:
     return fmt.money(invoice.amount_remaining), _("Due on receipt")
 
 
-def invoice_document(invoice: Invoice) -> InvoiceDocument:
+def invoice_document(invoice: Invoice, *, merchant: str | None = None) -> InvoiceDocument:
+    """What the invoice page and PDF show; ``merchant`` is the business name (the brand's by default)."""
     locale = _locale(invoice)
     fmt = _Formats(invoice, locale)
     amount, headline = _headline(invoice, fmt)
@@ -217,7 +210,7 @@ def invoice_document(invoice: Invoice) -> InvoiceDocument:
         number=invoice.number or "",
         status=invoice.status,
         status_label=str(_STATUS_LABELS.get(invoice.status, invoice.status)),
-        merchant=Party(name=merchant_name()),
+        merchant=Party(name=merchant if merchant is not None else business_name(brand_get())),
         customer=_customer(invoice),
         issued=fmt.date(invoice.effective_at or invoice.finalized_at),
         due=fmt.date(invoice.due_date),
