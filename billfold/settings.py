@@ -54,7 +54,8 @@ def _database(url: str | None) -> dict[str, Any]:
     if not url:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's SQLite backend with writers queued on a file lock (core/sqlite/base.py).
+            "ENGINE": "billfold.core.sqlite",
             "NAME": str(DATA_DIR / "billfold.sqlite3"),
             # Each server thread keeps its connection: opening one (and running the PRAGMAs
             # below) on every request cost ~40% of the API's throughput (bench/README.md).
@@ -89,6 +90,8 @@ def _database(url: str | None) -> dict[str, Any]:
         "CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": options,
+        # Two test runs on one server (say, two checkouts) each need their own test database.
+        "TEST": {"NAME": os.environ.get("BILLFOLD_TEST_PG_NAME") or None},
     }
 
 
@@ -97,6 +100,8 @@ DEBUG = _env_bool("DEBUG", False)
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 # The address customers and developers reach Billfold at; used for links in URLs and emails.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The name customers see until one is set in the dashboard's branding (then that one wins).
+BILLFOLD_BUSINESS_NAME = os.environ.get("BILLFOLD_BUSINESS_NAME", "").strip() or None
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -110,15 +115,22 @@ INSTALLED_APPS = [
     "billfold.files",
     "billfold.clocks",
     "billfold.catalog",
+    "billfold.branding",
     "billfold.customers",
     "billfold.payments",
     "billfold.billing",
+    "billfold.emails",
+    "billfold.portal",
     "billfold.api",
     "billfold.cli",
+    # The merchant dashboard (views, forms, templates and static files; no models).
+    "billfold.dashboard",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the app's static/ folders (no collectstatic step, no separate web server).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # /v1 requests go straight to their view from here: the middleware below is for browsers.
     "billfold.api.middleware.ApiRequestsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -164,6 +176,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise looks there too
+# Files are found in each app's static/ folder at request time; they are few and cached by browsers.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 
 # Behind HTTPS (SITE_URL starts with https://) cookies are marked secure.
 _HTTPS = SITE_URL.startswith("https://")
@@ -188,6 +204,48 @@ BILLFOLD_RETRY_SCHEDULE = os.environ.get("BILLFOLD_RETRY_SCHEDULE", "1d,2d,3d,5d
 # What happens to a subscription once every attempt of its invoice has failed: "cancel" (Stripe's
 # default) or "unpaid" (it is kept, marked unpaid, until its open invoice is paid).
 BILLFOLD_DUNNING_FINAL_ACTION = os.environ.get("BILLFOLD_DUNNING_FINAL_ACTION", "cancel")
+# How many days before a subscription's next invoice (renewal or trial end) invoice.upcoming is written,
+# Stripe's "Upcoming renewal events" setting; 0 turns it off. Checked when Billfold starts.
+BILLFOLD_UPCOMING_RENEWAL_DAYS = os.environ.get("BILLFOLD_UPCOMING_RENEWAL_DAYS", "7")
+
+# --- Emails (billfold/emails): what is sent, and how ---
+# The kinds of email sent, comma-separated (billfold/emails/kinds.py); unset: all of them.
+BILLFOLD_EMAILS = _env_list(
+    "BILLFOLD_EMAILS", ["receipt", "payment_failed", "upcoming_renewal", "trial_ending", "passcode"]
+)
+# Who may receive test-mode emails: addresses, @domains, or * for everyone; empty: nobody.
+BILLFOLD_TEST_EMAIL_RECIPIENTS = _env_list("BILLFOLD_TEST_EMAIL_RECIPIENTS", ["*"])
+_EMAIL_BACKENDS = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+}
+# "file" by default: mail is written to data/outbox/ (one file per batch), so nothing leaves the machine
+# until SMTP is configured; "console" prints it to the worker's output.
+_email_backend = os.environ.get("BILLFOLD_EMAIL_BACKEND", "file").strip().lower()
+if _email_backend not in _EMAIL_BACKENDS:
+    raise ValueError(f"BILLFOLD_EMAIL_BACKEND must be one of {', '.join(_EMAIL_BACKENDS)}, not {_email_backend!r}")
+EMAIL_BACKEND = _EMAIL_BACKENDS[_email_backend]
+EMAIL_FILE_PATH = str(DATA_DIR / "outbox")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _env_bool("EMAIL_USE_SSL", False)
+# Seconds to wait on the SMTP server; a hung server delays mail (retried later) instead of stalling the sender.
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
+# The sender. A bare address gets the business name as its display name (billfold/emails/sending.py);
+# the default address is billing@ the SITE_URL's host (billing@localhost for an IP address or a single label).
+_site_host = (urlparse(SITE_URL).hostname or "localhost").strip("[]")
+_mail_host = _site_host if "." in _site_host and not _site_host.replace(".", "").isdigit() else "localhost"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL") or f"billing@{_mail_host}"
+# Webhook deliveries (billfold/events/delivery.py): seconds to wait for an endpoint to connect and for
+# each read of its answer; whether live-mode endpoints may resolve to private or loopback addresses
+# (test mode always may: developers receive on localhost); how many threads of `billfold worker` send.
+BILLFOLD_WEBHOOK_TIMEOUT = float(os.environ.get("BILLFOLD_WEBHOOK_TIMEOUT", "10"))
+BILLFOLD_WEBHOOK_ALLOW_PRIVATE = _env_bool("BILLFOLD_WEBHOOK_ALLOW_PRIVATE", False)
+BILLFOLD_WEBHOOK_THREADS = int(os.environ.get("BILLFOLD_WEBHOOK_THREADS", "4"))
 
 LOGGING = {
     "version": 1,

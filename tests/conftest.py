@@ -42,3 +42,16 @@ def sdk(live_server: Any, test_key: str) -> Iterator[ModuleType]:
 @pytest.fixture
 def api_url(live_server: Any) -> str:
     return f"{live_server.url}/v1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``postgres`` run when the suite runs on PostgreSQL, those marked ``sqlite`` when it
+    runs on SQLite; the others are deselected (not skipped): what they check cannot happen on the
+    other database (row locks and deadlocks; SQLite's writer queue)."""
+    from django.db import connection
+
+    other = "sqlite" if connection.vendor == "postgresql" else "postgres"
+    deselected = [item for item in items if item.get_closest_marker(other) is not None]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item.get_closest_marker(other) is None]

@@ -30,3 +30,23 @@ class ApiKey(models.Model):
     @property
     def redacted(self) -> str:
         return f"{self.prefix}{'*' * 12}{self.last4}"
+
+
+class SignInFailure(models.Model):
+    """One refused dashboard sign-in, remembered for the rate limit (``accounts.signin``).
+
+    Each refusal writes a row for the email address typed and one for the client's address, so
+    every web process sees the same count. ``key`` is the SHA-256 of ``"email:<address>"`` or
+    ``"client:<ip>"``: the table never holds either in clear. Rows older than the lockout
+    window no longer count and are deleted as new failures come in.
+    """
+
+    key = models.CharField(max_length=64)
+    # When the attempt was refused (aware UTC, from core.clock).
+    created = models.DateTimeField(default=current_time)
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "created"])]
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]} {self.created.isoformat()}"

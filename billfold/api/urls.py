@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import URLPattern, re_path
 
 from billfold.api.routing import not_found_view
+from billfold.api.views import billing_portal as billing_portal_views
 from billfold.api.views import charges as charge_views
 from billfold.api.views import coupons as coupon_views
 from billfold.api.views import customers, events, files, prices, products
@@ -21,6 +22,7 @@ from billfold.api.views import tax_codes as tax_code_views
 from billfold.api.views import tax_ids as tax_id_views
 from billfold.api.views import tax_rates as tax_rate_views
 from billfold.api.views import test_clocks as test_clock_views
+from billfold.api.views import webhook_endpoints as webhook_endpoint_views
 
 urlpatterns: list[URLPattern] = [
     # Before the resources, so that customers/search is not read as a customer id.
@@ -47,6 +49,8 @@ urlpatterns: list[URLPattern] = [
     *invoice_item_views.urlpatterns,
     *subscription_views.urlpatterns,
     *subscription_item_views.urlpatterns,
+    *webhook_endpoint_views.urlpatterns,
+    *billing_portal_views.urlpatterns,
     # Anything else under /v1 answers Stripe's "Unrecognized request URL" 404.
     re_path(r"^v1/(?P<rest>.*)$", not_found_view),
 ]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
 from django.core.management import call_command
 
+from billfold.billing.models import Invoice, Subscription
 from billfold.catalog.models import Price, Product
+from billfold.core.clock import frozen_at
 from billfold.customers.models import Customer
 from billfold.events.models import Event
 
@@ -23,12 +26,14 @@ def run_demo() -> str:
 def test_demo_loads_once() -> None:
     first = run_demo()
     assert first == (
-        "Demo data in test mode: 4 products, 6 prices, 3 customers (created 4 products, 6 prices and 3 customers).\n"
+        "Demo data in test mode: 4 products, 6 prices, 3 customers, 3 subscriptions "
+        "(created 4 products, 6 prices, 3 customers and 3 subscriptions).\n"
     )
     counts = (Product.objects.count(), Price.objects.count(), Customer.objects.count(), Event.objects.count())
     assert counts[:3] == (4, 6, 3)
     assert run_demo() == (
-        "Demo data in test mode: 4 products, 6 prices, 3 customers (all already there, nothing changed).\n"
+        "Demo data in test mode: 4 products, 6 prices, 3 customers, 3 subscriptions "
+        "(all already there, nothing changed).\n"
     )
     assert (Product.objects.count(), Price.objects.count(), Customer.objects.count(), Event.objects.count()) == counts
     assert not Product.objects.filter(livemode=True).exists()
@@ -58,5 +63,37 @@ def test_demo_catalog_contents() -> None:
 def test_demo_completes_a_partly_loaded_catalog() -> None:
     run_demo()
     Price.objects.filter(lookup_key="demo_pro_yearly").delete()
-    assert run_demo().endswith("(created 0 products, 1 price and 0 customers).\n")
+    assert run_demo().endswith("(created 0 products, 1 price, 0 customers and 0 subscriptions).\n")
     assert Price.objects.get(lookup_key="demo_pro_yearly").product.name == "Pro"
+
+
+def test_demo_subscriptions() -> None:
+    now = dt.datetime(2030, 5, 20, 12, 0, tzinfo=dt.UTC)
+    with frozen_at(now):
+        run_demo()
+    subscriptions = {
+        s.customer.email: s for s in Subscription.objects.select_related("customer", "latest_invoice").order_by("pk")
+    }
+    assert set(subscriptions) == {"jenny.rosen@example.com", "ada.lovelace@example.com", "hans.muster@example.com"}
+    jenny = subscriptions["jenny.rosen@example.com"]
+    # Jenny pays by card, monthly since 75 days ago: her two renewals were charged when they fell due.
+    assert (jenny.status, jenny.collection_method) == ("active", "charge_automatically")
+    assert jenny.start_date == now - dt.timedelta(days=75)
+    paid = Invoice.objects.filter(subscription_id=jenny.public_id).order_by("pk")
+    assert [(i.created, i.status, i.amount_paid) for i in paid] == [
+        (dt.datetime(2030, 3, 6, 12, 0, tzinfo=dt.UTC), "paid", 8700),
+        (dt.datetime(2030, 4, 6, 12, 0, tzinfo=dt.UTC), "paid", 8700),
+        (dt.datetime(2030, 5, 6, 12, 0, tzinfo=dt.UTC), "paid", 8700),
+    ]
+    assert jenny.next_action_at is not None and jenny.next_action_at > now
+    # Her account is older than her subscription.
+    assert jenny.customer.created == now - dt.timedelta(days=76)
+    # The others are sent invoices due in 30 days.
+    ada = subscriptions["ada.lovelace@example.com"]
+    assert (ada.status, ada.collection_method, ada.days_until_due) == ("active", "send_invoice", 30)
+    assert ada.start_date == now - dt.timedelta(days=40)
+    assert ada.latest_invoice is not None
+    assert (ada.latest_invoice.status, ada.latest_invoice.amount_due) == ("open", 9000)
+    hans = subscriptions["hans.muster@example.com"]
+    assert hans.latest_invoice is not None
+    assert (hans.status, hans.latest_invoice.amount_due) == ("active", 4500)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from billfold.api.expand import register_expandable, register_includer, register_loader
+from billfold.api.jsonbody import json_body
 from billfold.api.representations.charge import load_charges, render_charge
 from billfold.api.representations.coupon import (
     include_applies_to,
@@ -12,6 +13,7 @@ from billfold.api.representations.coupon import (
 )
 from billfold.api.representations.customer import load_customers, render_customer
 from billfold.api.representations.discount import load_discounts, render_discount
+from billfold.api.representations.event import render_event
 from billfold.api.representations.invoice import (
     include_payments,
     load_invoices,
@@ -22,6 +24,12 @@ from billfold.api.representations.invoice import (
 from billfold.api.representations.invoice_item import load_invoice_items, render_invoice_item
 from billfold.api.representations.payment_intent import load_payment_intents, render_payment_intent
 from billfold.api.representations.payment_method import load_payment_methods, render_payment_method
+from billfold.api.representations.portal import (
+    include_configuration_products,
+    load_portal_configurations,
+    render_portal_configuration,
+    render_portal_session,
+)
 from billfold.api.representations.price import include_tiers, load_prices, render_price
 from billfold.api.representations.product import load_products, render_product
 from billfold.api.representations.promotion_code import (
@@ -50,8 +58,10 @@ from billfold.billing.models import (
 from billfold.catalog.models import Price, Product
 from billfold.clocks.models import TestClock
 from billfold.customers.models import Customer, TaxId
-from billfold.events.rendering import register_renderer
+from billfold.events.models import Event
+from billfold.events.rendering import register_encoder, register_renderer
 from billfold.payments.models import Charge, PaymentIntent, PaymentMethod, Refund, SetupIntent
+from billfold.portal.models import PortalConfiguration, PortalSession
 
 register_renderer(Customer, render_customer)
 register_loader("cus", load_customers)
@@ -122,3 +132,22 @@ register_expandable("subscription", "customer", "default_payment_method", "lates
 register_expandable("subscription", "items")
 register_expandable("subscription_item", "price")
 register_expandable("invoice", "subscription", "parent.subscription_details.subscription")
+# Lists of discount ids (and the discount of each discount amount) expand to the discounts.
+register_expandable("invoice", "discounts", "total_discount_amounts.discount")
+register_expandable("line_item", "discounts", "discount_amounts.discount")
+register_expandable("invoiceitem", "discounts")
+register_expandable("subscription", "discounts")
+register_expandable("subscription_item", "discounts")
+# The embedded lines: expanding through them (lines.data.discounts) only walks into them.
+register_expandable("invoice", "lines")
+register_renderer(PortalConfiguration, render_portal_configuration)
+# Events only: the session's url (which holds its secret) is given once, by the API's answer.
+register_renderer(PortalSession, render_portal_session)
+register_loader("bpc", load_portal_configurations)
+register_expandable("billing_portal.session", "configuration")
+register_includer(
+    "billing_portal.configuration", "features.subscription_update.products", include_configuration_products
+)
+# Webhook bodies: an event rendered and encoded as GET /v1/events/{id} answers it.
+register_renderer(Event, render_event)
+register_encoder(json_body)

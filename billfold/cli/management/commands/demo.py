@@ -1,17 +1,26 @@
-"""``billfold demo``: a small test-mode catalog and a few customers to try Billfold with.
+"""``billfold demo``: a small test-mode catalog, a few customers and their subscriptions to try Billfold
+(and its dashboard) with.
 
-Safe to run again: whatever already exists (prices by lookup key, customers by email) is kept.
+Safe to run again: whatever already exists (prices by lookup key, customers by email, a customer's
+subscriptions) is kept.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from billfold.billing.models import Subscription
+from billfold.billing.subscriptions import selectors as subscription_selectors
+from billfold.billing.subscriptions import services as subscription_services
+from billfold.billing.subscriptions.advance import subscription_advance
+from billfold.billing.subscriptions.creation import NewSubscription
 from billfold.catalog import services as catalog
 from billfold.catalog.models import Price, Product
+from billfold.core import clock
 from billfold.customers import selectors as customer_selectors
 from billfold.customers import services as customer_services
 
@@ -118,6 +127,9 @@ CUSTOMERS: list[dict[str, Any]] = [
         "email": "jenny.rosen@example.com",
         "name": "Jenny Rosen",
         "preferred_locales": ["en"],
+        # The test processor's Visa card: her subscription is charged automatically.
+        "payment_method": "pm_card_visa",
+        "invoice_settings": {"default_payment_method": "pm_card_visa"},
         "address": {
             "line1": "510 Townsend St",
             "city": "San Francisco",
@@ -139,6 +151,46 @@ CUSTOMERS: list[dict[str, Any]] = [
         "address": {"line1": "Musterstraße 1", "city": "Berlin", "postal_code": "10115", "country": "DE"},
     },
 ]
+
+
+# Each customer's subscription: the price (by lookup key), the quantity, and how many days ago it
+# started, so that the dashboard's charts have some history. Customers with a card are charged
+# automatically; the others are sent invoices to pay by bank transfer within 30 days.
+SUBSCRIPTIONS: list[dict[str, Any]] = [
+    {"email": "jenny.rosen@example.com", "price": "demo_pro_monthly", "quantity": 3, "days_ago": 75},
+    {"email": "ada.lovelace@example.com", "price": "demo_starter_yearly", "quantity": 1, "days_ago": 40},
+    {"email": "hans.muster@example.com", "price": "demo_starter_monthly", "quantity": 5, "days_ago": 20},
+]
+
+
+def _ensure_subscription(entry: dict[str, Any]) -> int:
+    """Subscribe the demo customer unless they have a subscription already; how many were created.
+
+    The subscription starts ``days_ago``, and its renewals since then run at the moments they fell due,
+    as the billing worker would have run them (each with the time of its own moment).
+    """
+    customer = customer_selectors.customer_list(livemode=False, email=entry["email"]).first()
+    if (
+        customer is None
+        or subscription_selectors.subscription_list(livemode=False, customer=customer, status="all").exists()
+    ):
+        return 0
+    price = Price.objects.get(livemode=False, lookup_key=entry["price"])
+    card = (customer.invoice_settings or {}).get("default_payment_method")
+    spec = NewSubscription(
+        items=[{"price": price, "quantity": entry["quantity"]}],
+        collection_method="charge_automatically" if card else "send_invoice",
+        days_until_due=None if card else 30,
+    )
+    now = clock.now()
+    with clock.frozen_at(now - dt.timedelta(days=entry["days_ago"])):
+        subscription = subscription_services.subscription_create(customer=customer, livemode=False, spec=spec)
+    while True:
+        due = Subscription.objects.filter(pk=subscription.pk).values_list("next_action_at", flat=True).get()
+        if due is None or due > now:
+            return 1
+        with clock.frozen_at(due):
+            subscription_advance(subscription_id=subscription.pk, now=due)
 
 
 def _ensure_product(entry: dict[str, Any]) -> tuple[int, int]:
@@ -167,7 +219,9 @@ class Command(BaseCommand):
     help = "Load demo products, prices and customers into test mode (safe to run again)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        with transaction.atomic():
+        # The catalog and customers date from before the first subscription, as they would in real life.
+        history = dt.timedelta(days=max(entry["days_ago"] for entry in SUBSCRIPTIONS) + 1)
+        with clock.frozen_at(clock.now() - history), transaction.atomic():
             new_products = new_prices = new_customers = 0
             for entry in PRODUCTS:
                 products, prices = _ensure_product(entry)
@@ -177,17 +231,20 @@ class Command(BaseCommand):
                 if not customer_selectors.customer_list(livemode=False, email=values["email"]).exists():
                     customer_services.customer_create(livemode=False, values=values)
                     new_customers += 1
+        # After the catalog and customers are committed: a subscription may charge a card, which happens
+        # outside any transaction (billing.subscriptions.services).
+        new_subscriptions = sum(_ensure_subscription(entry) for entry in SUBSCRIPTIONS)
         total_prices = sum(len(entry["prices"]) for entry in PRODUCTS)
         created = (
-            f"created {_count(new_products, 'product')}, {_count(new_prices, 'price')} and "
-            f"{_count(new_customers, 'customer')}"
-            if new_products or new_prices or new_customers
+            f"created {_count(new_products, 'product')}, {_count(new_prices, 'price')}, "
+            f"{_count(new_customers, 'customer')} and {_count(new_subscriptions, 'subscription')}"
+            if new_products or new_prices or new_customers or new_subscriptions
             else "all already there, nothing changed"
         )
         if options["verbosity"] >= 1:
             self.stdout.write(
                 f"Demo data in test mode: {_count(len(PRODUCTS), 'product')}, {_count(total_prices, 'price')}, "
-                f"{_count(len(CUSTOMERS), 'customer')} ({created})."
+                f"{_count(len(CUSTOMERS), 'customer')}, {_count(len(SUBSCRIPTIONS), 'subscription')} ({created})."
             )
 
 

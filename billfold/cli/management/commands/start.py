@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import secrets
 import signal
 import subprocess
 import sys
@@ -8,12 +9,18 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from billfold.accounts.models import ApiKey
-from billfold.accounts.services import api_key_create
+from billfold.accounts.services import api_key_create, staff_user_create
 from billfold.cli.serving import default_workers, run_server
+from billfold.portal.configurations import (
+    login_page_url,
+    portal_configuration_default,
+    portal_configuration_update,
+)
 
 # How long the worker gets to finish its row on Ctrl+C before it is killed (a kill is safe too:
 # its claims run out and another run finishes the row).
@@ -27,11 +34,33 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--demo", action="store_true", help="load demo products and customers first")
+        parser.add_argument(
+            "--owner-email",
+            default="owner@localhost",
+            help="the email address of the first dashboard user, made on the first start (default owner@localhost)",
+        )
         parser.add_argument("--workers", type=int, default=default_workers())
         parser.add_argument("--no-serve", action="store_true", help="set up and exit (for scripts)")
         parser.add_argument(
             "--no-worker", action="store_true", help="serve without the billing worker (run `billfold worker` apart)"
         )
+
+    def _portal_lines(self, *, activate: bool) -> list[str]:
+        """Where customers sign in: the test-mode login link, turned on for the demo."""
+        configuration = portal_configuration_default(livemode=False)
+        if activate and configuration.login_link is None:
+            configuration = portal_configuration_update(
+                configuration=configuration, values={"login_page": {"enabled": True}}
+            )
+        if configuration.login_link is None:
+            return [
+                "  Portal:   its login link is off; turn it on with `login_page[enabled]=true` on",
+                f"            POST /v1/billing_portal/configurations/{configuration.public_id}",
+            ]
+        return [
+            f"  Portal:   {login_page_url(configuration.login_link)}",
+            "            (test mode: customers sign in with their email and a code sent to data/outbox/)",
+        ]
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", verbosity=0, interactive=False)
@@ -46,9 +75,20 @@ class Command(BaseCommand):
         else:
             shown = ", ".join(str(k) for k in test_keys[:3])
             lines.append(f"  API keys: {shown} (test mode; create another with `billfold apikey`)")
+        lines.append(f"  Dashboard: {base}/dashboard/")
+        if not User.objects.filter(is_staff=True).exists():
+            # Long and random: it is shown once, here, and may be changed with `billfold changepassword`.
+            password = secrets.token_urlsafe(15)
+            owner = staff_user_create(email=options["owner_email"], password=password, owner=True)
+            lines.append(f"             sign in as {owner.email} with the password {password}")
+            lines.append(
+                f"             (shown only now; change it with `billfold changepassword {owner.email}`, "
+                "add people with `billfold createuser`)"
+            )
         if options["demo"]:
             call_command("demo", verbosity=0)
-            lines.append("  Demo:     products, prices and customers loaded (idempotent)")
+            lines.append("  Demo:     products, prices, customers and subscriptions loaded (idempotent)")
+        lines += self._portal_lines(activate=options["demo"])
         lines += [
             f'  API:      {base}/v1   (set stripe.api_base = "{base}")',
             "",

@@ -3,8 +3,9 @@
 Renews subscriptions, ends trials, applies scheduled cancellations and changes, and collects due
 invoice payments (first charges and dunning retries), a batch at a time (billing/renewals.py).
 Alongside, it finishes payment attempts a crashed process left open and forgets expired
-Idempotency-Keys. Run as many as you like on one PostgreSQL database; on SQLite they take turns,
-so one is enough.
+Idempotency-Keys, and sends queued emails (emails/sending.py). Run as many as you like on one
+PostgreSQL database; on SQLite they take turns, so one is enough.
+Webhook deliveries go out from a small pool of threads of their own (events/delivery.py).
 SIGTERM or Ctrl+C stops it once the row it is working on is done.
 """
 
@@ -24,6 +25,8 @@ from django.db import connection, transaction
 from billfold.api.idempotency import purge_expired
 from billfold.billing.renewals import BatchReport, work_batch
 from billfold.core import clock
+from billfold.emails.sending import sender_running
+from billfold.events.delivery import DeliveryThreads
 from billfold.payments.intents import payment_attempts_resume
 
 logger = logging.getLogger("billfold.worker")
@@ -72,9 +75,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         self.stopping = False
         previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        # Webhook deliveries: their own threads, so neither they nor the billing run waits on the other.
+        webhooks = DeliveryThreads(should_stop=self._should_stop, exit_when_idle=options["once"])
+        webhooks.start()
         try:
-            self._run(once=options["once"], batch=options["batch"], sleep=options["sleep"])
+            # Emails go out from a thread of their own too (emails/sending.py), stopped and waited for at the end.
+            with sender_running(should_stop=self._should_stop, once=options["once"], say=self._say):
+                self._run(once=options["once"], batch=options["batch"], sleep=options["sleep"])
         finally:
+            webhooks.finish()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
