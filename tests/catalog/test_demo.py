@@ -97,3 +97,23 @@ def test_demo_subscriptions() -> None:
     hans = subscriptions["hans.muster@example.com"]
     assert hans.latest_invoice is not None
     assert (hans.status, hans.latest_invoice.amount_due) == ("active", 4500)
+
+
+def test_demo_sets_up_the_portal_for_plan_switching() -> None:
+    from billfold.branding.selectors import brand_get
+    from billfold.portal.configurations import portal_configuration_default
+
+    run_demo()
+    assert brand_get().business_name == "Billfold Demo"
+    update = portal_configuration_default(livemode=False).features["subscription_update"]
+    assert update["enabled"] is True
+    offered = {entry["product"]: entry["prices"] for entry in update["products"]}
+    pro = Product.objects.get(name="Pro")
+    assert offered[pro.public_id] == [
+        Price.objects.get(lookup_key="demo_pro_monthly").public_id,
+        Price.objects.get(lookup_key="demo_pro_yearly").public_id,
+    ]
+    # Run again: nothing changes, no event.
+    events = Event.objects.count()
+    run_demo()
+    assert Event.objects.count() == events

@@ -18,11 +18,14 @@ from billfold.billing.subscriptions import selectors as subscription_selectors
 from billfold.billing.subscriptions import services as subscription_services
 from billfold.billing.subscriptions.advance import subscription_advance
 from billfold.billing.subscriptions.creation import NewSubscription
+from billfold.branding.selectors import brand_get
+from billfold.branding.services import brand_update
 from billfold.catalog import services as catalog
 from billfold.catalog.models import Price, Product
 from billfold.core import clock
 from billfold.customers import selectors as customer_selectors
 from billfold.customers import services as customer_services
+from billfold.portal.configurations import portal_configuration_default, portal_configuration_update
 
 # Each product with its prices (amounts in cents); the first price becomes its default.
 PRODUCTS: list[dict[str, Any]] = [
@@ -234,6 +237,7 @@ class Command(BaseCommand):
         # After the catalog and customers are committed: a subscription may charge a card, which happens
         # outside any transaction (billing.subscriptions.services).
         new_subscriptions = sum(_ensure_subscription(entry) for entry in SUBSCRIPTIONS)
+        _ensure_portal()
         total_prices = sum(len(entry["prices"]) for entry in PRODUCTS)
         created = (
             f"created {_count(new_products, 'product')}, {_count(new_prices, 'price')}, "
@@ -246,6 +250,42 @@ class Command(BaseCommand):
                 f"Demo data in test mode: {_count(len(PRODUCTS), 'product')}, {_count(total_prices, 'price')}, "
                 f"{_count(len(CUSTOMERS), 'customer')}, {_count(len(SUBSCRIPTIONS), 'subscription')} ({created})."
             )
+
+
+# The plans customers may switch between in the demo portal: each product with its prices.
+PORTAL_PLANS = {
+    "Starter": ["demo_starter_monthly", "demo_starter_yearly"],
+    "Pro": ["demo_pro_monthly", "demo_pro_yearly"],
+}
+DEMO_BUSINESS_NAME = "Billfold Demo"
+
+
+def _ensure_portal() -> None:
+    """A business name, and plan switching in the test-mode portal, unless already set up."""
+    if not brand_get().business_name:
+        brand_update(values={"business_name": DEMO_BUSINESS_NAME})
+    configuration = portal_configuration_default(livemode=False)
+    if configuration.features["subscription_update"]["enabled"]:
+        return
+    prices = {p.lookup_key: p for p in Price.objects.filter(livemode=False, lookup_key__isnull=False)}
+    products = [
+        {"product": prices[keys[0]].product.public_id, "prices": [prices[key].public_id for key in keys]}
+        for keys in PORTAL_PLANS.values()
+    ]
+    portal_configuration_update(
+        configuration=configuration,
+        values={
+            "business_profile": {"headline": f"{DEMO_BUSINESS_NAME}: manage your subscription and billing."},
+            "features": {
+                "subscription_update": {
+                    "enabled": True,
+                    "default_allowed_updates": ["price", "quantity", "promotion_code"],
+                    "products": products,
+                    "proration_behavior": "create_prorations",
+                }
+            },
+        },
+    )
 
 
 def _count(number: int, noun: str) -> str:

@@ -54,27 +54,27 @@ class Command(BaseCommand):
             )
         if configuration.login_link is None:
             return [
-                "  Portal:   its login link is off; turn it on with `login_page[enabled]=true` on",
-                f"            POST /v1/billing_portal/configurations/{configuration.public_id}",
+                "  Portal:    its login link is off; turn it on with `login_page[enabled]=true` on",
+                f"             POST /v1/billing_portal/configurations/{configuration.public_id}",
             ]
         return [
-            f"  Portal:   {login_page_url(configuration.login_link)}",
-            "            (test mode: customers sign in with their email and a code sent to data/outbox/)",
+            f"  Portal:    {login_page_url(configuration.login_link)}",
+            "             (test mode: customers sign in with their email and a code sent to data/outbox/)",
         ]
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", verbosity=0, interactive=False)
         base = f"http://{options['host']}:{options['port']}"
-        lines = ["", "Billfold is ready.", f"  Data:     {settings.DATABASES['default']['NAME']}"]
+        lines = ["", "Billfold is ready.", f"  Data:      {settings.DATABASES['default']['NAME']}"]
         test_keys = ApiKey.objects.filter(livemode=False, revoked_at__isnull=True)
         example_key = "YOUR_KEY"
         if not test_keys.exists():
             created = api_key_create(livemode=False, name="Quick start")
             example_key = created.secret
-            lines.append(f"  API key:  {created.secret}   (test mode; shown only now, keep it)")
+            lines.append(f"  API key:   {created.secret}   (test mode; shown only now, keep it)")
         else:
             shown = ", ".join(str(k) for k in test_keys[:3])
-            lines.append(f"  API keys: {shown} (test mode; create another with `billfold apikey`)")
+            lines.append(f"  API keys:  {shown} (test mode; create another with `billfold apikey`)")
         lines.append(f"  Dashboard: {base}/dashboard/")
         if not User.objects.filter(is_staff=True).exists():
             # Long and random: it is shown once, here, and may be changed with `billfold changepassword`.
@@ -87,10 +87,10 @@ class Command(BaseCommand):
             )
         if options["demo"]:
             call_command("demo", verbosity=0)
-            lines.append("  Demo:     products, prices, customers and subscriptions loaded (idempotent)")
+            lines.append("  Demo:      products, prices, customers and subscriptions loaded (idempotent)")
         lines += self._portal_lines(activate=options["demo"])
         lines += [
-            f'  API:      {base}/v1   (set stripe.api_base = "{base}")',
+            f'  API:       {base}/v1   (set stripe.api_base = "{base}")',
             "",
             "Try it:",
             f"  curl {base}/v1/customers -u {example_key}: -d email=jenny@example.com",
