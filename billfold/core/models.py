@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeVar
 
 from django.db import models
 
 from billfold.core import clock
+from billfold.core.errors import NotFound
 
 
 def current_time() -> dt.datetime:
@@ -28,3 +30,15 @@ class StripeObject(models.Model):
 
     class Meta:
         abstract = True
+
+
+S = TypeVar("S", bound=StripeObject)
+
+
+def stripe_object_get(objects: models.QuerySet[S], *, resource: str, public_id: str, livemode: bool, param: str) -> S:
+    """The object of ``objects`` with this public id in this mode, or Stripe's ``resource_missing``
+    naming ``param``: what every ``<resource>_get`` selector does with its own related rows."""
+    found = objects.filter(public_id=public_id, livemode=livemode).first()
+    if found is None:
+        raise NotFound(resource, public_id, param=param)
+    return found

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from billfold.core.errors import InvalidParam, NotFound
+from billfold.core.models import stripe_object_get
 from billfold.customers.models import Customer
 from billfold.payments.models import Charge, PaymentIntent, PaymentMethod, Refund, SetupIntent
 
@@ -59,14 +60,13 @@ def payment_method_of_customer(*, public_id: str, customer: Customer, param: str
 
 
 def setup_intent_get(*, public_id: str, livemode: bool, param: str = "intent") -> SetupIntent:
-    found = (
-        SetupIntent.objects.select_related("customer", "payment_method")
-        .filter(public_id=public_id, livemode=livemode)
-        .first()
+    return stripe_object_get(
+        SetupIntent.objects.select_related("customer", "payment_method"),
+        resource="setupintent",
+        public_id=public_id,
+        livemode=livemode,
+        param=param,
     )
-    if found is None:
-        raise NotFound("setupintent", public_id, param=param)
-    return found
 
 
 def setup_intent_list(
@@ -81,14 +81,13 @@ def setup_intent_list(
 
 
 def payment_intent_get(*, public_id: str, livemode: bool, param: str = "intent") -> PaymentIntent:
-    found = (
-        PaymentIntent.objects.select_related("customer", "payment_method", "latest_charge")
-        .filter(public_id=public_id, livemode=livemode)
-        .first()
+    return stripe_object_get(
+        PaymentIntent.objects.select_related("customer", "payment_method", "latest_charge"),
+        resource="payment_intent",
+        public_id=public_id,
+        livemode=livemode,
+        param=param,
     )
-    if found is None:
-        raise NotFound("payment_intent", public_id, param=param)
-    return found
 
 
 def payment_intent_list(*, livemode: bool, customer: Customer | None = None) -> QuerySet[PaymentIntent]:
@@ -101,14 +100,13 @@ def payment_intent_list(*, livemode: bool, customer: Customer | None = None) -> 
 
 
 def charge_get(*, public_id: str, livemode: bool, param: str = "charge") -> Charge:
-    found = (
-        Charge.objects.select_related("customer", "payment_intent", "payment_method")
-        .filter(public_id=public_id, livemode=livemode)
-        .first()
+    return stripe_object_get(
+        Charge.objects.select_related("customer", "payment_intent", "payment_method"),
+        resource="charge",
+        public_id=public_id,
+        livemode=livemode,
+        param=param,
     )
-    if found is None:
-        raise NotFound("charge", public_id, param=param)
-    return found
 
 
 def charge_list(
@@ -123,14 +121,13 @@ def charge_list(
 
 
 def refund_get(*, public_id: str, livemode: bool, param: str = "refund") -> Refund:
-    found = (
-        Refund.objects.select_related("charge__customer", "charge__payment_method", "payment_intent")
-        .filter(public_id=public_id, livemode=livemode)
-        .first()
+    return stripe_object_get(
+        Refund.objects.select_related("charge__customer", "charge__payment_method", "payment_intent"),
+        resource="refund",
+        public_id=public_id,
+        livemode=livemode,
+        param=param,
     )
-    if found is None:
-        raise NotFound("refund", public_id, param=param)
-    return found
 
 
 def refund_list(

@@ -6,19 +6,19 @@ from django.db.models import QuerySet
 
 from billfold.billing.models import Invoice, InvoiceItem, InvoiceLineItem
 from billfold.core.errors import NotFound
+from billfold.core.models import stripe_object_get
 from billfold.customers.models import Customer
 
 
 def invoice_get(*, public_id: str, livemode: bool, param: str = "id") -> Invoice:
     """The invoice with this id in this mode; deleted drafts are gone."""
-    found = (
-        Invoice.objects.select_related("customer", "default_payment_method", "payment_intent")
-        .filter(public_id=public_id, livemode=livemode, deleted=False)
-        .first()
+    return stripe_object_get(
+        Invoice.objects.select_related("customer", "default_payment_method", "payment_intent").filter(deleted=False),
+        resource="invoice",
+        public_id=public_id,
+        livemode=livemode,
+        param=param,
     )
-    if found is None:
-        raise NotFound("invoice", public_id, param=param)
-    return found
 
 
 def invoice_list(

@@ -8,7 +8,7 @@ from billfold.billing.models import Subscription, SubscriptionItem
 from billfold.billing.models.subscriptions import ENDED_STATUSES, STATUSES
 from billfold.catalog.models import Price
 from billfold.clocks.models import TestClock
-from billfold.core.errors import NotFound
+from billfold.core.models import stripe_object_get
 from billfold.customers.models import Customer
 
 # ``status`` filters besides the statuses themselves: ``all`` (canceled included) and ``ended``.
@@ -16,14 +16,13 @@ LIST_STATUSES: tuple[str, ...] = (*STATUSES, "all", "ended")
 
 
 def subscription_get(*, public_id: str, livemode: bool, param: str = "id") -> Subscription:
-    found = (
-        Subscription.objects.select_related("customer__test_clock", "default_payment_method", "latest_invoice")
-        .filter(public_id=public_id, livemode=livemode)
-        .first()
+    return stripe_object_get(
+        Subscription.objects.select_related("customer__test_clock", "default_payment_method", "latest_invoice"),
+        resource="subscription",
+        public_id=public_id,
+        livemode=livemode,
+        param=param,
     )
-    if found is None:
-        raise NotFound("subscription", public_id, param=param)
-    return found
 
 
 def subscription_list(
@@ -58,14 +57,13 @@ def subscription_list(
 
 def subscription_item_get(*, public_id: str, livemode: bool, param: str = "id") -> SubscriptionItem:
     """A live item (deleted ones answer 404, as in Stripe)."""
-    found = (
-        SubscriptionItem.objects.select_related("subscription__customer", "price__product")
-        .filter(public_id=public_id, livemode=livemode, deleted=False)
-        .first()
+    return stripe_object_get(
+        SubscriptionItem.objects.select_related("subscription__customer", "price__product").filter(deleted=False),
+        resource="subscription_item",
+        public_id=public_id,
+        livemode=livemode,
+        param=param,
     )
-    if found is None:
-        raise NotFound("subscription_item", public_id, param=param)
-    return found
 
 
 def subscription_item_list(*, subscription: Subscription) -> QuerySet[SubscriptionItem]:
