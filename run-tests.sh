@@ -6,9 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3}"
 
-# System packages: Pango for invoice PDFs (WeasyPrint) and Debian's Chromium for the page tests.
+# System packages: Pango for invoice PDFs (WeasyPrint), a Japanese font for Japanese invoices' PDFs,
+# and Debian's Chromium for the page tests.
 missing=()
 ldconfig -p | grep -q "libpangoft2-1.0.so" || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+[ -n "$(fc-list :lang=ja 2>/dev/null)" ] || missing+=(fonts-ipafont-gothic)
 [ -x "${BILLFOLD_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
@@ -16,7 +18,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     echo "The tests need these system packages: ${missing[*]}. Install them (e.g. sudo apt-get install ${missing[*]})" >&2
-    echo "and run this again; the page tests fail without Chromium and the PDF tests without Pango." >&2
+    echo "and run this again; the page tests fail without Chromium, the PDF tests without Pango or a Japanese font." >&2
   fi
 fi
 

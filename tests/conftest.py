@@ -8,8 +8,17 @@ from typing import Any
 
 import pytest
 import stripe
+from django.core.cache import cache
 
 from billfold.accounts.services import api_key_create
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Each test starts with an empty cache: tests reuse database ids, and a page kept by one test
+    must not be served to the next."""
+    cache.clear()
+    yield
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from billfold.api.views import refunds as refund_views
 from billfold.api.views import search as search_views
 from billfold.api.views import setup_intents as setup_intent_views
 from billfold.api.views import subscription_items as subscription_item_views
+from billfold.api.views import subscription_schedules as subscription_schedule_views
 from billfold.api.views import subscriptions as subscription_views
 from billfold.api.views import tax_codes as tax_code_views
 from billfold.api.views import tax_ids as tax_id_views
@@ -49,6 +50,7 @@ urlpatterns: list[URLPattern] = [
     *invoice_item_views.urlpatterns,
     *subscription_views.urlpatterns,
     *subscription_item_views.urlpatterns,
+    *subscription_schedule_views.urlpatterns,
     *webhook_endpoint_views.urlpatterns,
     *billing_portal_views.urlpatterns,
     # Anything else under /v1 answers Stripe's "Unrecognized request URL" 404.

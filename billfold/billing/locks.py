@@ -6,6 +6,9 @@ these rows takes them in that order, skipping the ones it does not need:
 - subscription writes (create, update, cancel, resume, the engine's renewals) lock the
   subscription first, then the invoices they make or change, whose finalization locks the
   customer (invoice number, balance);
+- a subscription schedule is only ever locked (``schedule_locked``) by a
+  transaction that already holds its subscription's lock (schedule writes, the engine's phase
+  changes, a cancellation stopping the schedule), so two of them can never hold one each;
 - invoice services that can move a subscription (pay, the dunning retries, void, mark
   uncollectible) lock the invoice's subscription *before* the invoice (``invoice_locked``);
 - voiding cancels the invoice's PaymentIntent last.
@@ -19,7 +22,16 @@ its lock when a transaction begins, so the order does not matter there, but it c
 
 from __future__ import annotations
 
-from billfold.billing.models import Invoice, Subscription
+from billfold.billing.models import Invoice, Subscription, SubscriptionSchedule
+
+
+def schedule_locked(pk: int) -> SubscriptionSchedule:
+    """The subscription schedule re-read under a row lock: only while holding its subscription's lock."""
+    return (
+        SubscriptionSchedule.objects.select_for_update(of=("self",))
+        .select_related("customer", "subscription", "released_subscription")
+        .get(pk=pk)
+    )
 
 
 def subscription_locked(pk: int) -> Subscription:

@@ -287,7 +287,8 @@ def advance_test_clock(*, clock: TestClock, until: dt.datetime) -> None:
         last = due
         clock_move_to(clock=clock, moment=due.due)
         moment = max(due.due, clock.frozen_time)
-        with core_clock.frozen_at(moment):
+        # The clock's time for this thread only: requests the process serves meanwhile keep the real time.
+        with core_clock.thread_own_time(), core_clock.frozen_at(moment):
             if due.model is Subscription:
                 subscription_advance(subscription_id=due.pk, now=moment)
             else:

@@ -17,16 +17,20 @@ from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST, require_safe
 
-from billfold.billing.card_payments import invoice_pay_with_new_card
-from billfold.billing.invoices.document import invoice_document
+from billfold.billing.card_payments import TooManyDeclines, invoice_pay_with_new_card
+from billfold.billing.invoices.document import invoice_document, invoice_language
 from billfold.billing.invoices.selectors import invoice_by_hosted_token
 from billfold.billing.models import Invoice
 from billfold.branding.selectors import brand_theme
 from billfold.core import clock
 from billfold.core.errors import DomainError
+from billfold.payments.declines import decline_reason
 from billfold.payments.errors import CardError
 from billfold.payments.forms import CardForm
 
@@ -48,7 +52,8 @@ def _render(
     pdf_url: str | None,
     **extra: Any,
 ) -> str:
-    """The invoice in the business's brand; without a request it is the PDF's HTML, images inlined."""
+    """The invoice in the business's brand and its customer's language; without a request it is the
+    PDF's HTML, images inlined."""
     for_print = request is None
     theme = brand_theme(inline_images=for_print)
     document = invoice_document(invoice, merchant=theme.business_name)
@@ -78,6 +83,12 @@ def _payable(invoice: Invoice) -> bool:
     return invoice.status in ("open", "uncollectible") and invoice.amount_remaining > 0
 
 
+_TOO_MANY_DECLINES = _(
+    "Too many cards were declined for this invoice in the last hour. Please try again later or contact the "
+    "business that sent it."
+)
+
+
 class InvoicePaymentForm(CardForm):
     save_card = forms.BooleanField(label=_("Save this card for future payments"), required=False, initial=True)
 
@@ -88,7 +99,7 @@ def _page(
     token: str,
     *,
     form: InvoicePaymentForm | None = None,
-    error: str | None = None,
+    error: str | Promise | None = None,
     status: int = 200,
 ) -> HttpResponse:
     nonce = secrets.token_urlsafe(16)
@@ -140,14 +151,18 @@ def invoice_pay(request: HttpRequest, token: str) -> HttpResponse:
             save=form.cleaned_data["save_card"],
         )
     except CardError as refused:
-        return _page(request, invoice, token, form=form, error=refused.message, status=402)
+        reason = decline_reason(refused.decline.decline_code, refused.message)
+        return _page(request, invoice, token, form=form, error=reason, status=402)
+    except TooManyDeclines as refused:
+        return _page(request, invoice, token, form=form, error=_TOO_MANY_DECLINES, status=refused.http_status)
     except DomainError as refused:
         return _page(request, invoice, token, form=form, error=refused.message, status=refused.http_status)
     if invoice.status == "paid":
         return redirect(f"{page}?paid=1")
     intent = invoice.payment_intent
-    reason = (intent.last_payment_error or {}).get("message") if intent is not None else None
-    declined = reason or str(_("The card was declined. Try another card."))
+    error = (intent.last_payment_error or {}) if intent is not None else {}
+    # Lazy: written in the invoice's language when the page renders it.
+    declined = decline_reason(error.get("decline_code"), error.get("message"))
     return _page(request, invoice, token, form=form, error=declined, status=402)
 
 
@@ -177,6 +192,11 @@ def invoice_pdf_bytes(invoice: Invoice) -> bytes:
 def invoice_pdf(request: HttpRequest, token: str) -> HttpResponse:
     invoice = _invoice(token)
     response = HttpResponse(invoice_pdf_bytes(invoice), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="Invoice-{invoice.number}.pdf"'
+    # The file is named in the invoice's language too: "Rechnung-ACME-0001.pdf".
+    with translation.override(invoice_language(invoice).code):
+        name = pgettext("the start of an invoice PDF's file name", "Invoice")
+    disposition = content_disposition_header(False, f"{name}-{invoice.number}.pdf")
+    assert disposition is not None  # None only without a file name
+    response["Content-Disposition"] = disposition
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return _private(response)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from billfold.branding.models import Brand
 from billfold.branding.selectors import brand_get, business_name
 from billfold.branding.theme import WHITE, readable_on, text_on
 
@@ -39,13 +40,19 @@ DEFAULT_BRAND_COLOR = "#1f4e79"
 DEFAULT_ON_BRAND_COLOR = "#ffffff"
 
 
-def email_branding() -> Branding:
+def email_branding(brand: Brand | None = None) -> Branding:
     """The brand as emails draw it: buttons and links in the accent color (darkened until it reads on
-    white, since both sit on the white body), the logo sent inside the email."""
-    brand = brand_get(image_bytes=True)
+    white, since both sit on the white body), the logo sent inside the email. ``brand`` is the saved
+    one by default (the dashboard's Branding page previews one not saved yet)."""
+    if brand is None:
+        brand = brand_get(image_bytes=True)
+        if brand._state.adding:
+            return Branding(
+                business_name=business_name(brand),
+                brand_color=DEFAULT_BRAND_COLOR,
+                on_brand_color=DEFAULT_ON_BRAND_COLOR,
+            )
     name = business_name(brand)
-    if brand._state.adding:
-        return Branding(business_name=name, brand_color=DEFAULT_BRAND_COLOR, on_brand_color=DEFAULT_ON_BRAND_COLOR)
     color = readable_on(brand.accent_color, WHITE)
     logo = None
     if brand.logo is not None:

@@ -226,6 +226,8 @@ def _message(email: Email, rendered: Rendered, backend: BaseEmailBackend) -> Ema
             "Message-ID": f"<{email.public_id}@{domain}>",
             # Automatic mail: out-of-office replies and autoresponders leave it alone (RFC 3834).
             "Auto-Submitted": "auto-generated",
+            # The language it is written in (RFC 3282): mail clients offer to translate others.
+            "Content-Language": rendered.language,
         },
     )
     message.attach_alternative(rendered.html, "text/html")

@@ -27,13 +27,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
 from django.db import transaction
 
 from billfold.billing.models import Invoice, Subscription
 from billfold.catalog.models import Product
 from billfold.core import clock
 from billfold.core.ids import new_id
+from billfold.core.locales import language_for
 from billfold.core.rows import row_get, row_insert
 from billfold.customers.models import Customer
 from billfold.emails import kinds
@@ -43,17 +43,15 @@ from billfold.payments.models import Charge, PaymentIntent
 
 logger = logging.getLogger("billfold.emails")
 
-DEFAULT_LOCALE = "en"
 
-
-def locale_of(customer: Customer) -> str:
-    """The first of the customer's ``preferred_locales`` that Babel knows (as ``fr_CA``), else English."""
-    for tag in customer.preferred_locales or []:
-        try:
-            return str(Locale.parse(str(tag), sep="-"))
-        except (UnknownLocaleError, ValueError, TypeError):
-            continue
-    return DEFAULT_LOCALE
+def locale_of(customer: Customer, *, locale: str | None = None) -> str:
+    """The Babel locale an email to ``customer`` is written in (``de_CH``): ``locale`` when Billfold
+    speaks it (the portal login page's, for a login code), else the first of the customer's
+    ``preferred_locales`` it speaks, else English, as Stripe chooses (``core.locales``). The texts'
+    language follows from it when the email is rendered."""
+    tags = [locale] if locale else []
+    tags += [str(tag) for tag in customer.preferred_locales or []]
+    return str(language_for(tags).locale)
 
 
 def _enqueue(
@@ -65,6 +63,7 @@ def _enqueue(
     event: Event | None,
     context: dict[str, Any],
     next_attempt_at: dt.datetime | None = None,
+    locale: str | None = None,
 ) -> Email | None:
     address = (customer.email or "").strip()
     if not address or customer.deleted or not kinds.kind_enabled(kind):
@@ -80,7 +79,7 @@ def _enqueue(
             customer_id=customer.public_id,
             object_id=object_id,
             event=event,
-            context={"locale": locale_of(customer), "customer_name": customer.name or "", **context},
+            context={"locale": locale_of(customer, locale=locale), "customer_name": customer.name or "", **context},
             next_attempt_at=next_attempt_at,
         )
     )
@@ -146,16 +145,17 @@ def email_enqueue_payment_failed(*, event: Event) -> Email | None:
     if found is None:
         return None
     invoice, customer, intent, charge = found
-    reason = (charge.failure_message if charge is not None else None) or (
-        (intent.last_payment_error or {}).get("message") if intent is not None else None
-    )
+    error = (intent.last_payment_error or {}) if intent is not None else {}
+    reason = (charge.failure_message if charge is not None else None) or error.get("message")
+    # The decline code translates the reason into the customer's language (payments.declines).
+    decline_code = ((charge.outcome or {}).get("reason") if charge is not None else None) or error.get("decline_code")
     return _enqueue(
         kind=kinds.PAYMENT_FAILED,
         customer=customer,
         livemode=event.livemode,
         object_id=invoice.public_id,
         event=event,
-        context={"card": _card(charge), "reason": reason or ""},
+        context={"card": _card(charge), "reason": reason or "", "decline_code": decline_code},
     )
 
 
@@ -246,10 +246,15 @@ def email_enqueue_for_event(event: Event) -> None:
         )
 
 
-def email_passcode_send(*, customer: Customer, code: str, expires_at: dt.datetime) -> Email | None:
+def email_passcode_send(
+    *, customer: Customer, code: str, expires_at: dt.datetime, locale: str | None = None
+) -> Email | None:
     """Queue a one-time login code for ``customer``, due at once (the worker's sender sends it within
     about a second). The code is cleared from the row once sent, and a code that expires before it
-    could be sent is not sent at all. None when no email can go to the customer (see module doc)."""
+    could be sent is not sent at all. None when no email can go to the customer (see module doc).
+
+    ``locale`` is the language of the login page the code was asked for on (a BCP 47 tag or Django
+    language code): the email speaks it, else the customer's ``preferred_locales``."""
     return _enqueue(
         kind=kinds.PASSCODE,
         customer=customer,
@@ -258,4 +263,5 @@ def email_passcode_send(*, customer: Customer, code: str, expires_at: dt.datetim
         event=None,
         context={"code": code, "expires_at": clock.to_unix(expires_at)},
         next_attempt_at=clock.now(),
+        locale=locale,
     )

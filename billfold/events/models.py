@@ -20,12 +20,19 @@ class Event(models.Model):
     data = models.JSONField()
     # The public id of the object the event is about (for filtering an object's history).
     object_id = models.CharField(max_length=64, db_index=True)
+    # The public id of the customer the object belongs to (the object's ``customer``, or the
+    # customer itself); empty for objects of no one customer (products, prices, coupons, settings).
+    customer_id = models.CharField(max_length=64, blank=True, default="")
     request_id = models.CharField(max_length=64, null=True, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     pending_webhooks = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["livemode", "type"]), models.Index(fields=["livemode", "created"])]
+        indexes = [
+            models.Index(fields=["livemode", "type"]),
+            models.Index(fields=["livemode", "created"]),
+            models.Index(fields=["customer_id", "id"], name="events_customer_id_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.public_id} {self.type}"

@@ -39,6 +39,17 @@ def changed_attributes(before: dict[str, Any], after: dict[str, Any]) -> dict[st
     return previous
 
 
+def customer_of(rendered: dict[str, Any]) -> str:
+    """The public id of the customer a rendered object belongs to, or ``""``: its ``customer``
+    (an id, or a hash when expanded), or its own id when it is a customer."""
+    if rendered.get("object") == "customer":
+        return str(rendered.get("id") or "")
+    owner = rendered.get("customer")
+    if isinstance(owner, dict):
+        owner = owner.get("id")
+    return owner if isinstance(owner, str) else ""
+
+
 def event_record(
     *,
     type: str,
@@ -65,6 +76,7 @@ def event_record(
             api_version=API_VERSION,
             data=data,
             object_id=data["object"].get("id", ""),
+            customer_id=customer_of(data["object"]),
             request_id=request.request_id if request else None,
             idempotency_key=request.idempotency_key if request else None,
             created=created if created is not None else current_time(),
@@ -102,6 +114,7 @@ def events_record(entries: Sequence[NewEvent]) -> list[Event]:
                 api_version=API_VERSION,
                 data=data,
                 object_id=entry.rendered.get("id", ""),
+                customer_id=customer_of(entry.rendered),
                 request_id=request.request_id if request else None,
                 idempotency_key=request.idempotency_key if request else None,
                 created=entry.created,

@@ -113,8 +113,10 @@ def _count(limit: Limit, key: str, message: str) -> None:
         rate_limit_hit(limit=limit, key=key, message=message)
 
 
-def login_code_request(*, link_token: str, email: str, client_address: str) -> CodeRequested:
-    """Send a new code to ``email`` if it belongs to a customer; answer the same either way."""
+def login_code_request(*, link_token: str, email: str, client_address: str, locale: str | None = None) -> CodeRequested:
+    """Send a new code to ``email`` if it belongs to a customer; answer the same either way.
+
+    ``locale`` is the login page's language (``language_for(request)``): the email is written in it."""
     link = _link(link_token)
     email = email_normalize(email)
     _count(REQUESTS_PER_ADDRESS, client_address, _TOO_MANY_REQUESTS)
@@ -139,7 +141,7 @@ def login_code_request(*, link_token: str, email: str, client_address: str) -> C
                 expires=expires,
             )
             # Queued in the same transaction: the code and its email exist together or not at all.
-            email_passcode_send(customer=customer, code=code, expires_at=expires)
+            email_passcode_send(customer=customer, code=code, expires_at=expires, locale=locale)
     return CodeRequested(email=email, expires=expires)
 
 

@@ -31,6 +31,7 @@ from billfold.portal.models import LoginLink, PortalAccess, PortalConfiguration,
 
 SESSION_REDEEM_WITHIN = dt.timedelta(minutes=5)
 ACCESS_IDLE_TIMEOUT = dt.timedelta(hours=1)
+TOUCH_EVERY = dt.timedelta(seconds=30)
 SESSION_PATH = "/p/session/"
 # Stripe's portal locales; ``auto`` picks the customer's preferred_locales, then the browser's.
 LOCALES = (
@@ -434,11 +435,17 @@ def portal_access_touch(*, access: PortalAccess) -> bool:
 
 
 def portal_access_use(*, token: str) -> PortalAccess | None:
-    """What each portal page calls: the access for ``token``, kept alive by this use, or None."""
+    """What each portal page calls: the access for ``token``, kept alive by this use, or None.
+
+    The expiry slides at most every ``TOUCH_EVERY``: a customer clicking through pages does not
+    write to the database on each one, and their access ends an hour after their last activity
+    give or take that much (never later)."""
     access = portal_access_get(token=token)
-    if access is None or not portal_access_touch(access=access):
+    if access is None:
         return None
-    return access
+    if clock.now() - access.last_active < TOUCH_EVERY:
+        return access
+    return access if portal_access_touch(access=access) else None
 
 
 def portal_access_end(*, access: PortalAccess) -> None:

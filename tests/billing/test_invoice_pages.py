@@ -130,7 +130,7 @@ def test_money_and_dates_follow_the_customers_language(db: None, client: Client)
     text = text_of(client.get(page_path(invoice)).content.decode())
     assert "64,26 €" in text
     assert "15. März 2030" in text
-    assert "12,50 € per seat 4 12,50 € per seat 50,00 €" in text
+    assert "12,50 € pro seat 4 12,50 € pro seat 50,00 €" in text
 
 
 def test_paid_and_void_invoices_say_so(db: None, client: Client) -> None:

@@ -15,6 +15,7 @@ from billfold.core.clock import frozen_at
 from billfold.customers.models import Customer
 from billfold.emails.models import Email
 from billfold.payments.models import PaymentMethod
+from billfold.portal.configurations import portal_configuration_update
 from tests.browser.conftest import screenshot
 from tests.portal.pages.world import T0, session_for, session_path, world_build
 
@@ -226,3 +227,40 @@ def test_keyboard_only_sign_in_and_a_translated_portal(page: Page, live_server: 
         expect(page.get_by_role("heading", name="Facturation", exact=True)).to_be_visible()
         expect(page.get_by_text("20,00\xa0$US le 1 juin 2031")).to_be_visible()
         shots(page, "overview-fr")
+
+
+def test_a_downgrade_waits_for_the_end_of_the_period(page: Page, live_server: Any, settings: Any) -> None:
+    settings.SITE_URL = live_server.url
+    world = world_build()
+    deferred = {"schedule_at_period_end": {"conditions": [{"type": "decreasing_item_amount"}]}}
+    with frozen_at(T0):
+        portal_configuration_update(
+            configuration=world.configuration, values={"features": {"subscription_update": deferred}}
+        )
+    created = session_for(world.jenny, at=T0 + dt.timedelta(minutes=1))
+    with frozen_at(T0 + dt.timedelta(minutes=1)):
+        page.goto(live_server.url + session_path(created))
+        page.get_by_role("link", name="Update subscription").click()
+        page.get_by_label("Quantity").fill("1")
+        page.get_by_role("button", name="Continue").click()
+        expect(
+            page.get_by_text(
+                "Your plan changes to Basic · $10.00 per seat per month on June 1, 2031; you keep Basic · $10.00 "
+                "per seat per month \N{MULTIPLICATION SIGN} 2 until then."
+            )
+        ).to_be_visible()
+        expect(page.get_by_text("Nothing is charged today.")).to_be_visible()
+        expect(page.locator("#preview-amount")).to_have_text("$10.00")
+        shots(page, "scheduled-confirm")
+        page.get_by_role("button", name="Confirm").click()
+        expect(
+            page.get_by_text("Your plan changes to Basic · $10.00 per seat per month on June 1, 2031.")
+        ).to_be_visible()
+        expect(page.get_by_text("Basic · $10.00 per seat per month from June 1, 2031")).to_be_visible()
+        expect(page.get_by_text("$10.00 on June 1, 2031")).to_be_visible()
+        shots(page, "scheduled-overview")
+        page.get_by_role("button", name="Cancel scheduled change").click()
+        expect(page.get_by_text("The scheduled change was canceled")).to_be_visible()
+        expect(page.get_by_text("$20.00 on June 1, 2031")).to_be_visible()
+    subscription = Subscription.objects.get(pk=world.jenny_sub.pk)
+    assert (subscription.schedule_id, subscription.items.get(deleted=False).quantity) == (None, 2)

@@ -123,7 +123,7 @@ def test_receipts_speak_the_customers_locale(sdk: ModuleType, mailbox: Mailbox) 
     day = clock.from_unix(paid.status_transitions.paid_at)
     months = ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
               "November", "Dezember"]  # fmt: skip
-    assert f"Thank you for your payment of 25,50{NBSP}$ to {BUSINESS} on {day.day}. {months[day.month - 1]} " in text
+    assert f"Vielen Dank für Ihre Zahlung von 25,50{NBSP}$ an {BUSINESS} am {day.day}. {months[day.month - 1]} " in text
     assert f"  Consulting: 20,00{NBSP}$\n" in text
 
 

@@ -25,6 +25,7 @@ from billfold.portal.sessions import (
 pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2031, 5, 1, 9, 0, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
+SECOND = dt.timedelta(seconds=1)
 
 
 def new_session(at: dt.datetime = T0) -> NewPortalSession:
@@ -125,3 +126,19 @@ def test_reading_does_not_slide_and_ending_signs_out() -> None:
         portal_access_end(access=access)
         assert portal_access_get(token=token) is None
     assert portal_access_get(token="someone-elses-token") is None
+
+
+def test_uses_close_together_write_nothing_and_never_extend_the_hour() -> None:
+    created = new_session()
+    with frozen_at(T0):
+        token = portal_session_redeem(secret=secret_of(created)).token
+    with frozen_at(T0 + MINUTE):
+        assert portal_access_use(token=token) is not None
+    # Within 30 seconds of the last slide the expiry stays where it is (no write on each page)...
+    with frozen_at(T0 + MINUTE + 29 * SECOND):
+        access = portal_access_use(token=token)
+        assert access is not None and access.expires == T0 + 61 * MINUTE
+    assert PortalAccess.objects.get().expires == T0 + 61 * MINUTE
+    # ...so the access ends at most an hour after the last activity, never later.
+    with frozen_at(T0 + 61 * MINUTE):
+        assert portal_access_use(token=token) is None

@@ -41,6 +41,10 @@ from billfold.api.representations.refund import load_refunds, render_refund
 from billfold.api.representations.setup_intent import load_setup_intents, render_setup_intent
 from billfold.api.representations.subscription import load_subscriptions, render_subscription
 from billfold.api.representations.subscription_item import load_subscription_items, render_subscription_item
+from billfold.api.representations.subscription_schedule import (
+    load_subscription_schedules,
+    render_subscription_schedule,
+)
 from billfold.api.representations.tax_id import include_customer_tax_ids, load_tax_ids, render_tax_id
 from billfold.api.representations.tax_rate import load_tax_rates, render_tax_rate
 from billfold.api.representations.test_clock import load_test_clocks, render_test_clock
@@ -53,6 +57,7 @@ from billfold.billing.models import (
     PromotionCode,
     Subscription,
     SubscriptionItem,
+    SubscriptionSchedule,
     TaxRate,
 )
 from billfold.catalog.models import Price, Product
@@ -140,6 +145,13 @@ register_expandable("subscription", "discounts")
 register_expandable("subscription_item", "discounts")
 # The embedded lines: expanding through them (lines.data.discounts) only walks into them.
 register_expandable("invoice", "lines")
+register_renderer(SubscriptionSchedule, render_subscription_schedule)
+# sub_sched_ ids share their first part with subscriptions' sub_: fields naming one say which loader.
+register_loader("sub_sched", load_subscription_schedules)
+register_expandable("subscription", "schedule", target="sub_sched")
+register_expandable("subscription_schedule", "customer", "subscription", "test_clock")
+register_expandable("subscription_schedule", "phases.items.price", target="price")
+register_expandable("subscription_schedule", "default_settings.default_payment_method")
 register_renderer(PortalConfiguration, render_portal_configuration)
 # Events only: the session's url (which holds its secret) is given once, by the API's answer.
 register_renderer(PortalSession, render_portal_session)

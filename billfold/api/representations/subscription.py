@@ -94,7 +94,7 @@ def render_subscription(subscription: Subscription) -> dict[str, Any]:
         "pending_invoice_item_interval": None,
         "pending_setup_intent": None,
         "pending_update": subscription.pending_update,
-        "schedule": None,
+        "schedule": subscription.schedule.public_id if subscription.schedule is not None else None,
         "start_date": unix(subscription.start_date),
         "status": subscription.status,
         "test_clock": customer.test_clock.public_id if customer.test_clock is not None else None,

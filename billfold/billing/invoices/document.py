@@ -1,17 +1,16 @@
 """What the hosted invoice page and its PDF show, worked out once: texts, dates and money in the
 customer's language, amounts in the invoice's currency (Babel's formats per locale).
+
+The language is Stripe's choice: the first of the customer's ``preferred_locales`` Billfold speaks,
+else English (``core.locales``); the texts come from the ``billing`` app's gettext catalogs.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -19,9 +18,7 @@ from billfold.billing.invoices.selectors import invoice_lines
 from billfold.billing.invoices.totals import discounts_by_id, tax_rates_by_id
 from billfold.billing.models import Discount, Invoice, InvoiceLineItem, TaxRate
 from billfold.branding.selectors import brand_get, business_name
-from billfold.core.money import decimal_places, to_major
-
-DEFAULT_LOCALE = "en"
+from billfold.core.locales import Formats, Language, language_for
 
 
 @dataclass(frozen=True)
@@ -52,8 +49,12 @@ class Party:
 
 @dataclass(frozen=True)
 class InvoiceDocument:
+    # The Babel locale money and dates are written in (``de_CH``).
     locale: str
+    # The texts' language: Django's code for ``translation.override`` (``pt-br``) and its BCP 47 tag
+    # for ``<html lang>`` (``pt-BR``).
     language: str
+    language_tag: str
     number: str
     status: str
     status_label: str
@@ -71,30 +72,21 @@ class InvoiceDocument:
     custom_fields: list[dict[str, Any]]
 
 
-def _locale(invoice: Invoice) -> Locale:
-    for tag in [*(invoice.customer.preferred_locales or []), DEFAULT_LOCALE]:
-        try:
-            return Locale.parse(tag, sep="-")
-        except (UnknownLocaleError, ValueError):
-            continue
-    return Locale.parse(DEFAULT_LOCALE)
+def invoice_language(invoice: Invoice) -> Language:
+    """The language the invoice is written in: the first of its customer's ``preferred_locales``
+    Billfold speaks, else English."""
+    return language_for(str(tag) for tag in invoice.customer.preferred_locales or [])
 
 
-class _Formats:
-    def __init__(self, invoice: Invoice, locale: Locale) -> None:
+class _Formats(Formats):
+    """``Formats`` with the invoice's currency."""
+
+    def __init__(self, invoice: Invoice, language: Language) -> None:
+        super().__init__(language.locale)
         self.currency = invoice.currency
-        self.locale = locale
 
-    def money(self, amount: int) -> str:
-        return format_currency(to_major(amount, self.currency), self.currency.upper(), locale=self.locale)
-
-    def unit_money(self, unit_amount_decimal: str) -> str:
-        """A unit price, which may carry fractions of the minor unit (half a cent shows as $0.005)."""
-        major = Decimal(unit_amount_decimal).scaleb(-decimal_places(self.currency))
-        return format_currency(major, self.currency.upper(), locale=self.locale, decimal_quantization=False)
-
-    def date(self, moment: dt.datetime | None) -> str | None:
-        return format_date(moment.date(), format="long", locale=self.locale) if moment is not None else None
+    def amount(self, amount: int) -> str:
+        return self.money(amount, self.currency)
 
 
 def _address_lines(address: dict[str, Any] | None) -> list[str]:
@@ -115,7 +107,7 @@ def _row(line: InvoiceLineItem, fmt: _Formats) -> Row:
     price = line.price
     unit_price = None
     if line.unit_amount_decimal is not None and (price is None or price.billing_scheme == "per_unit"):
-        unit_price = fmt.unit_money(line.unit_amount_decimal)
+        unit_price = fmt.decimal_money(line.unit_amount_decimal, fmt.currency)
         label = price.product.unit_label if price is not None else None
         if label:
             unit_price = _("%(price)s per %(unit)s") % {"price": unit_price, "unit": label}
@@ -125,9 +117,9 @@ def _row(line: InvoiceLineItem, fmt: _Formats) -> Row:
     return Row(
         description=description,
         period=period,
-        quantity=format_decimal(line.quantity, locale=fmt.locale) if line.quantity is not None else None,
+        quantity=fmt.number(line.quantity) if line.quantity is not None else None,
         unit_price=unit_price,
-        amount=fmt.money(line.amount),
+        amount=fmt.amount(line.amount),
     )
 
 
@@ -137,40 +129,39 @@ def _discount_label(discount: Discount | None, fmt: _Formats) -> str:
     coupon = discount.coupon
     name = coupon.name or coupon.public_id
     if coupon.percent_off is not None:
-        percent = format_decimal(coupon.percent_off.normalize(), locale=fmt.locale)
-        return _("%(name)s (%(percent)s%% off)") % {"name": name, "percent": percent}
+        return _("%(name)s (%(percent)s off)") % {"name": name, "percent": fmt.percent(coupon.percent_off)}
     return name
 
 
 def _tax_label(rate: TaxRate | None, behavior: str, fmt: _Formats) -> str:
     if rate is None:
         return _("Tax")
-    percent = format_decimal(rate.percentage.normalize(), locale=fmt.locale)
+    percent = fmt.percent(rate.percentage)
     if behavior == "inclusive":
-        return _("%(name)s (%(percent)s%% included)") % {"name": rate.display_name, "percent": percent}
-    return f"{rate.display_name} ({percent}%)"
+        return _("%(name)s (%(percent)s included)") % {"name": rate.display_name, "percent": percent}
+    return f"{rate.display_name} ({percent})"
 
 
 def _totals(invoice: Invoice, fmt: _Formats) -> list[Total]:
     discounts = discounts_by_id(invoice.livemode, [d["discount"] for d in invoice.total_discount_amounts])
     rates = tax_rates_by_id(invoice.livemode, [t["tax_rate_details"]["tax_rate"] for t in invoice.total_taxes])
-    rows = [Total(_("Subtotal"), fmt.money(invoice.subtotal))]
+    rows = [Total(_("Subtotal"), fmt.amount(invoice.subtotal))]
     for entry in invoice.total_discount_amounts:
         label = _discount_label(discounts.get(entry["discount"]), fmt)
-        rows.append(Total(label, fmt.money(-entry["amount"])))
+        rows.append(Total(label, fmt.amount(-entry["amount"])))
     if invoice.total_taxes:
-        rows.append(Total(_("Total excluding tax"), fmt.money(invoice.total_excluding_tax)))
+        rows.append(Total(_("Total excluding tax"), fmt.amount(invoice.total_excluding_tax)))
         for tax in invoice.total_taxes:
             rate = rates.get(tax["tax_rate_details"]["tax_rate"])
-            rows.append(Total(_tax_label(rate, tax["tax_behavior"], fmt), fmt.money(tax["amount"])))
-    rows.append(Total(_("Total"), fmt.money(invoice.total), strong=True))
+            rows.append(Total(_tax_label(rate, tax["tax_behavior"], fmt), fmt.amount(tax["amount"])))
+    rows.append(Total(_("Total"), fmt.amount(invoice.total), strong=True))
     applied = invoice.amount_due - invoice.total
     if applied:
-        rows.append(Total(_("Applied balance"), fmt.money(applied)))
+        rows.append(Total(_("Applied balance"), fmt.amount(applied)))
     if invoice.amount_paid:
-        rows.append(Total(_("Amount paid"), fmt.money(-invoice.amount_paid)))
+        rows.append(Total(_("Amount paid"), fmt.amount(-invoice.amount_paid)))
     label = _("Amount remaining") if invoice.status in ("paid", "void") else _("Amount due")
-    rows.append(Total(label, fmt.money(invoice.amount_remaining if invoice.status != "void" else 0), strong=True))
+    rows.append(Total(label, fmt.amount(invoice.amount_remaining if invoice.status != "void" else 0), strong=True))
     return rows
 
 
@@ -186,27 +177,34 @@ _STATUS_LABELS = {
 def _headline(invoice: Invoice, fmt: _Formats) -> tuple[str, str]:
     """(the amount shown large, the sentence under it)."""
     if invoice.status == "paid":
-        return fmt.money(invoice.amount_paid), _("Paid %(date)s") % {"date": fmt.date(invoice.paid_at)}
+        return fmt.amount(invoice.amount_paid), _("Paid %(date)s") % {"date": fmt.date(invoice.paid_at)}
     if invoice.status == "void":
-        return fmt.money(invoice.total), _("This invoice has been voided; nothing is due.")
+        return fmt.amount(invoice.total), _("This invoice has been voided; nothing is due.")
     due = fmt.date(invoice.due_date)
     if invoice.status == "uncollectible":
-        return fmt.money(invoice.amount_remaining), _("Marked uncollectible")
+        return fmt.amount(invoice.amount_remaining), _("Marked uncollectible")
     if invoice.collection_method == "charge_automatically":
-        return fmt.money(invoice.amount_remaining), _("To be charged to the payment method on file")
+        return fmt.amount(invoice.amount_remaining), _("To be charged to the payment method on file")
     if due:
-        return fmt.money(invoice.amount_remaining), _("Due %(date)s") % {"date": due}
-    return fmt.money(invoice.amount_remaining), _("Due on receipt")
+        return fmt.amount(invoice.amount_remaining), _("Due %(date)s") % {"date": due}
+    return fmt.amount(invoice.amount_remaining), _("Due on receipt")
 
 
 def invoice_document(invoice: Invoice, *, merchant: str | None = None) -> InvoiceDocument:
-    """What the invoice page and PDF show; ``merchant`` is the business name (the brand's by default)."""
-    locale = _locale(invoice)
-    fmt = _Formats(invoice, locale)
+    """What the invoice page and PDF show, in the invoice's language; ``merchant`` is the business
+    name (the brand's by default)."""
+    language = invoice_language(invoice)
+    with translation.override(language.code):
+        return _document(invoice, language, merchant)
+
+
+def _document(invoice: Invoice, language: Language, merchant: str | None) -> InvoiceDocument:
+    fmt = _Formats(invoice, language)
     amount, headline = _headline(invoice, fmt)
     return InvoiceDocument(
-        locale=str(locale),
-        language=str(locale).replace("_", "-"),
+        locale=str(language.locale),
+        language=language.code,
+        language_tag=language.tag,
         number=invoice.number or "",
         status=invoice.status,
         status_label=str(_STATUS_LABELS.get(invoice.status, invoice.status)),

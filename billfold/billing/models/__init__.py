@@ -6,6 +6,7 @@ from billfold.billing.models.coupons import PromotionCode as PromotionCode
 from billfold.billing.models.invoices import Invoice as Invoice
 from billfold.billing.models.invoices import InvoiceItem as InvoiceItem
 from billfold.billing.models.invoices import InvoiceLineItem as InvoiceLineItem
+from billfold.billing.models.schedules import SubscriptionSchedule as SubscriptionSchedule
 from billfold.billing.models.subscriptions import Subscription as Subscription
 from billfold.billing.models.subscriptions import SubscriptionItem as SubscriptionItem
 from billfold.billing.models.tax_rates import TaxRate as TaxRate

@@ -34,7 +34,7 @@ class Subscription(StripeObject):
     asked for on the 31st that fell on Feb 28 keeps 31 so later periods end on Mar 31, Apr 30...).
 
     ``next_action_at`` is the earliest moment the engine must look at the subscription again
-    (period end, trial end, trial_will_end notice, cancel_at, a scheduled change); None when
+    (period end, trial end, trial_will_end notice, cancel_at, a schedule's next phase); None when
     nothing is due. ``claimed_until`` is a worker's lease on the row while it advances it.
     """
 
@@ -88,6 +88,11 @@ class Subscription(StripeObject):
     discounts = models.JSONField(default=list)
     # {"payment_method_types", "save_default_payment_method", ...} as given, or {}.
     payment_settings = models.JSONField(default=dict)
+
+    # The schedule managing the subscription, while it is active (None before and after).
+    schedule = models.ForeignKey(
+        "billing.SubscriptionSchedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     next_action_at = models.DateTimeField(null=True, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)

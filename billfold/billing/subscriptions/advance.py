@@ -1,4 +1,5 @@
-"""The work time brings to a subscription: trial notices and ends, renewals, scheduled cancellations.
+"""The work time brings to a subscription: trial notices and ends, renewals, scheduled cancellations,
+the phases of its schedule.
 
 ``subscription_advance`` does everything due at or before ``now``, in time order, one step per
 transaction, re-reading the subscription under a row lock each time: two calls at once queue on
@@ -21,6 +22,8 @@ from django.db import transaction
 
 from billfold.billing import invoices as invoice_services
 from billfold.billing.models import Invoice, Subscription, SubscriptionItem
+from billfold.billing.schedules import transitions
+from billfold.billing.schedules.common import schedule_subscription_ended
 from billfold.billing.subscriptions import invoicing
 from billfold.billing.subscriptions.common import (
     cadence_of,
@@ -87,6 +90,25 @@ def _cancel(subscription: Subscription, items: Sequence[SubscriptionItem], at: d
         reason="cancellation_requested",
         at=at,
     )
+
+
+def _phase(subscription: Subscription, items: Sequence[SubscriptionItem], at: dt.datetime) -> Invoice | None:
+    """The schedule's current phase ends: the next one begins (its items replace the subscription's,
+    before the renewal due at the same moment bills them), or, after the last, the schedule ends as
+    its ``end_behavior`` says: the subscription carries on (``release``) or is canceled (``cancel``)."""
+    plan, following = transitions.phase_ending(subscription, at)
+    if following is None and plan.end_behavior == "cancel":
+        return _cancel(subscription, items, at)
+    before = snapshot(subscription, items=items)
+    invoice = None
+    if following is None:
+        transitions.schedule_complete(subscription=subscription, plan=plan, at=at)
+    else:
+        draft = transitions.phase_enter(subscription=subscription, items=items, plan=plan, phase=following)
+        invoice = _issue(subscription, draft) if draft is not None else None
+    subscription.save()
+    record_update(subscription, before)
+    return invoice
 
 
 def _period_after(subscription: Subscription, items: Sequence[SubscriptionItem], start: dt.datetime) -> dt.datetime:
@@ -206,6 +228,7 @@ def _expire(subscription: Subscription, items: Sequence[SubscriptionItem], at: d
         invoice_services.invoice_void(invoice=invoice, move_subscription=False)
     status_move(subscription, "incomplete_expired")
     subscription.ended_at = at
+    schedule_subscription_ended(subscription, at=at)
     subscription.save()
     record_update(subscription, before)
 
@@ -223,6 +246,7 @@ STEPS: dict[str, Step] = {
     "upcoming_renewal": _upcoming_renewal,
     "resume_collection": _resume_collection,
     "cancel": _cancel,
+    "phase": _phase,
     "trial_end": _trial_end,
     "renew": _renew,
     "expire": _expire,

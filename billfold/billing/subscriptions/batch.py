@@ -109,6 +109,8 @@ def _plain(subscription: Subscription, items: Sequence[SubscriptionItem], now: d
         or any(item.discounts or item.tax_rates for item in items)
     ):
         return False
+    # Whatever else is due first goes the per-row way: a schedule's phase beginning at this renewal
+    # (``phase`` comes before ``renew`` at the same moment) changes the items the renewal bills.
     due = next_due(subscription, items, until=now)
     if due is None or due[1] != "renew":
         return False

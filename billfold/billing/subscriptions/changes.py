@@ -59,6 +59,16 @@ _PAUSED_REFUSED = frozenset({"items", "trial_end", "billing_cycle_anchor", "paus
 
 def _refuse_for_status(subscription: Subscription, values: Mapping[str, Any]) -> None:
     refuse_if_ended(subscription, action="update")
+    if subscription.schedule is not None:
+        for name in ("cancel_at", "cancel_at_period_end"):
+            if name in values:
+                # Stripe's words: the schedule's end_behavior decides whether the subscription ends.
+                raise SubscriptionStateError(
+                    f"The subscription is managed by the subscription schedule `{subscription.schedule.public_id}`, "
+                    "and updating any cancelation behavior directly is not allowed. Please update the schedule "
+                    "instead.",
+                    param=name,
+                )
     if subscription.status == "incomplete":
         for name in values:
             if name not in _INCOMPLETE_FIELDS:
@@ -129,6 +139,38 @@ def _prices(planned: Sequence[PlannedItem]) -> dict[str, Price]:
     return prices
 
 
+def planned_save(
+    subscription: Subscription,
+    planned: Sequence[PlannedItem],
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime,
+) -> None:
+    """Save the items ``items_plan`` made (deleted ones marked so, new ones created at ``now``),
+    each in the period ``[start, end)``, with the discounts their entries asked for."""
+    for plan in planned:
+        item = plan.item
+        if plan.deleted:
+            item.deleted = True
+            item.save(update_fields=["deleted"])
+            continue
+        if plan.is_new:
+            item.subscription = subscription
+            item.created = now
+        item.current_period_start, item.current_period_end = start, end
+        item.save()
+        if plan.discount_entries is not None:
+            item.discounts = rules.discounts_make(
+                subscription=subscription,
+                entries=plan.discount_entries,
+                amount=price_amount(item.price, item.quantity),
+                at=now,
+                param="items[].discounts",
+                replacing=item.discounts,
+            )
+            item.save(update_fields=["discounts"])
+
+
 def _items_change(
     subscription: Subscription,
     items: Sequence[SubscriptionItem],
@@ -160,27 +202,7 @@ def _items_change(
         )
     if result is not None and result.period_restarted:
         start, end = result.period_start, result.period_end
-    for plan in planned:
-        item = plan.item
-        if plan.deleted:
-            item.deleted = True
-            item.save(update_fields=["deleted"])
-            continue
-        if plan.is_new:
-            item.subscription = subscription
-            item.created = now
-        item.current_period_start, item.current_period_end = start, end
-        item.save()
-        if plan.discount_entries is not None:
-            item.discounts = rules.discounts_make(
-                subscription=subscription,
-                entries=plan.discount_entries,
-                amount=price_amount(item.price, item.quantity),
-                at=now,
-                param="items[].discounts",
-                replacing=item.discounts,
-            )
-            item.save(update_fields=["discounts"])
+    planned_save(subscription, planned, start, end, now)
     if result is None:
         return None
     live = live_items(subscription)

@@ -48,7 +48,7 @@ def now_for(subscription: Subscription) -> dt.datetime:
 def locking() -> QuerySet[Subscription]:
     """Subscriptions read under a row lock, with what the services use of them."""
     return Subscription.objects.select_for_update(of=("self",)).select_related(
-        "customer", "default_payment_method", "latest_invoice"
+        "customer", "default_payment_method", "latest_invoice", "schedule"
     )
 
 
@@ -240,7 +240,8 @@ def due_moments(subscription: Subscription, items: Sequence[SubscriptionItem]) -
     Kinds, in the order they go when due at the same moment: ``trial_will_end``,
     ``upcoming_renewal`` (invoice.upcoming, ``BILLFOLD_UPCOMING_RENEWAL_DAYS`` before the next
     invoice, or at once if that is sooner), ``resume_collection``, ``cancel`` (a scheduled
-    cancellation wins over the renewal at the same period end), ``trial_end``, ``renew``,
+    cancellation wins over the renewal at the same period end), ``phase`` (the schedule's next
+    phase begins, before the renewal at the same moment bills it), ``trial_end``, ``renew``,
     ``expire`` (an incomplete subscription's 23 hours), ``past_due`` (a sent invoice past its due date).
     """
     status = subscription.status
@@ -260,6 +261,11 @@ def due_moments(subscription: Subscription, items: Sequence[SubscriptionItem]) -
         due.append((renews_at - notice, "upcoming_renewal"))
     if subscription.cancel_at is not None:
         due.append((subscription.cancel_at, "cancel"))
+    if subscription.schedule_id is not None:
+        # Read only for the few subscriptions a schedule manages (``locking`` joins it).
+        plan = subscription.schedule
+        if plan is not None and plan.status == "active" and plan.current_phase_end is not None:
+            due.append((plan.current_phase_end, "phase"))
     pause = subscription.pause_collection or {}
     if pause.get("resumes_at") is not None:
         due.append((dt.datetime.fromtimestamp(pause["resumes_at"], dt.UTC), "resume_collection"))
@@ -282,6 +288,7 @@ _ORDER = (
     "upcoming_renewal",
     "resume_collection",
     "cancel",
+    "phase",
     "trial_end",
     "renew",
     "expire",

@@ -90,7 +90,8 @@ def price_check(price: Price, *, param: str) -> None:
         )
 
 
-def _new_price(entry: Mapping[str, Any], *, livemode: bool, where: str) -> Price:
+def entry_price(entry: Mapping[str, Any], *, livemode: bool, where: str, inactive_ok: bool = False) -> Price:
+    """The price an item entry names (``price``) or describes (``price_data``, made now), checked."""
     price: Price | None = entry.get("price")
     if price is not None and entry.get("price_data") is not None:
         raise InvalidParam(
@@ -106,7 +107,7 @@ def _new_price(entry: Mapping[str, Any], *, livemode: bool, where: str) -> Price
             param=f"{where}[price]",
             code="parameter_missing",
         )
-    if not price.active and entry.get("price_data") is None:
+    if not price.active and entry.get("price_data") is None and not inactive_ok:
         raise InvalidParam(
             f"The price {price.public_id} is inactive. This field only accepts active prices.", param=f"{where}[price]"
         )
@@ -135,11 +136,13 @@ def items_plan(
     entries: Sequence[Mapping[str, Any]],
     livemode: bool,
     param: str = "items",
+    inactive_ok: bool = False,
 ) -> list[PlannedItem]:
     """The items after applying ``entries`` to ``current`` (all unsaved), checked:
 
     every price recurring and in one currency, all on one interval (an interval change must move
-    every item), no price twice, at most 20 items, at least one left.
+    every item), no price twice, at most 20 items, at least one left. ``inactive_ok``: archived
+    prices are taken too (a schedule's phase keeps the prices it was given).
     """
     if len(entries) > MAX_ITEMS:
         raise InvalidParam(f"A subscription can have at most {MAX_ITEMS} items; you gave {len(entries)}.", param=param)
@@ -159,14 +162,14 @@ def items_plan(
                 existing.deleted = True
                 continue
             if entry.get("price") is not None or entry.get("price_data") is not None:
-                existing.item.price = _new_price(entry, livemode=livemode, where=where)
+                existing.item.price = entry_price(entry, livemode=livemode, where=where, inactive_ok=inactive_ok)
             _apply_entry(existing, entry, livemode=livemode, where=where)
             continue
         if entry.get("deleted"):
             raise InvalidParam(
                 "deleted=true needs the id of the item to delete.", param=f"{where}[id]", code="parameter_missing"
             )
-        price = _new_price(entry, livemode=livemode, where=where)
+        price = entry_price(entry, livemode=livemode, where=where, inactive_ok=inactive_ok)
         item = SubscriptionItem(
             public_id=new_id("si"),
             livemode=livemode,

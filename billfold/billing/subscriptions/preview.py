@@ -9,8 +9,8 @@ shapes). Nothing is finalized and nothing is charged.
 
 Which invoice: the one the change bills at once (an interval change, ``billing_cycle_anchor=now``,
 ``always_invoice``, ``trial_end=now``), else the subscription's next one (at its trial's end or
-its period's end, pending prorations included); for a new subscription, its first invoice; for a
-customer alone, their pending invoice items.
+its period's end, pending prorations included, the items of its schedule's phase beginning then);
+for a new subscription, its first invoice; for a customer alone, their pending invoice items.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from django.db import transaction
 
 from billfold.billing import invoices as invoice_services
 from billfold.billing.models import Invoice, Subscription
+from billfold.billing.schedules.transitions import items_after_phase_change
 from billfold.billing.subscriptions import advance, changes, creation
 from billfold.billing.subscriptions.common import live_items, locked
 from billfold.core.errors import DomainError, InvalidParam
@@ -60,11 +61,13 @@ def _upcoming(subscription: Subscription) -> Invoice:
         if subscription.cancel_at is not None and subscription.cancel_at <= subscription.trial_end:
             raise NoUpcomingInvoice(f"subscription {subscription.public_id}: it ends before its trial does")
         at = subscription.trial_end
+        items = items_after_phase_change(subscription, items, at)
         invoice = advance.trial_end_draft(subscription, items, at)
     elif subscription.status in ("active", "past_due", "unpaid"):
         at = items[0].current_period_end
         if subscription.cancel_at is not None and subscription.cancel_at <= at:
             raise NoUpcomingInvoice(f"subscription {subscription.public_id}: it is set to cancel")
+        items = items_after_phase_change(subscription, items, at)
         invoice = advance.renewal_draft(subscription, items, at)
     else:
         raise NoUpcomingInvoice(f"subscription {subscription.public_id}: it is {subscription.status}")

@@ -156,24 +156,38 @@ def subscription_update(
             param="payment_behavior",
         )
     point = None
-    charge = False
     with transaction.atomic():
         subscription = locked(subscription)
         if behavior == "error_if_incomplete":
             point = undo.checkpoint(customer=subscription.customer, subscription=subscription)
-        before = snapshot(subscription)
-        invoice = changes.update_build(subscription=subscription, values=values)
-        if invoice is not None:
-            invoice = invoicing.invoice_issue(subscription=subscription, invoice=invoice, report=False)
-            subscription.latest_invoice = invoice
-            charge = _after_issue(subscription, invoice, behavior)
-        trial_notice_if_due(subscription)
-        schedule(subscription)
-        subscription.save()
-        record_update(subscription, before)
+        invoice, charge = update_locked(subscription=subscription, values=values, payment_behavior=behavior)
     if charge and invoice is not None:
         _collect_or_undo(subscription=subscription, invoice=invoice, point=point, request_key=request_key)
     return _reread(subscription)
+
+
+def update_locked(
+    *,
+    subscription: Subscription,
+    values: Mapping[str, Any],
+    payment_behavior: str = "allow_incomplete",
+    before: dict[str, Any] | None = None,
+) -> tuple[Invoice | None, bool]:
+    """``subscription_update``'s work on the locked subscription, in the caller's transaction, with its
+    event (changes since ``before``, default: now): the invoice it issued, and whether that invoice
+    must be charged once the transaction has committed."""
+    before = snapshot(subscription) if before is None else before
+    charge = False
+    invoice = changes.update_build(subscription=subscription, values=values)
+    if invoice is not None:
+        invoice = invoicing.invoice_issue(subscription=subscription, invoice=invoice, report=False)
+        subscription.latest_invoice = invoice
+        charge = _after_issue(subscription, invoice, payment_behavior)
+    trial_notice_if_due(subscription)
+    schedule(subscription)
+    subscription.save()
+    record_update(subscription, before)
+    return invoice, charge
 
 
 def _stop_collecting(subscription: Subscription) -> None:

@@ -26,6 +26,7 @@ from django.db import transaction
 
 from billfold.billing.models import Invoice, Subscription
 from billfold.billing.models.subscriptions import ENDED_STATUSES
+from billfold.billing.schedules.common import schedule_subscription_ended
 from billfold.billing.subscriptions.common import (
     SubscriptionStateError,
     live_items,
@@ -73,8 +74,9 @@ def refuse_if_ended(subscription: Subscription, *, action: str) -> None:
 def cancel_now(
     subscription: Subscription, *, reason: str, details: dict[str, Any] | None = None, at: dt.datetime | None = None
 ) -> None:
-    """Mark the subscription canceled (nothing saved, no event): it ends ``at`` (default: its customer's
-    present). ``canceled_at`` keeps the moment a scheduled cancellation was asked for, as Stripe shows it."""
+    """Mark the subscription canceled (nothing of it saved, no event of its own): it ends ``at`` (default:
+    its customer's present), and its schedule stops (``schedule_subscription_ended`` saves that, with
+    its event). ``canceled_at`` keeps the moment a scheduled cancellation was asked for, as Stripe shows it."""
     now = now_for(subscription)
     status_move(subscription, "canceled")
     subscription.canceled_at = subscription.canceled_at or now
@@ -85,6 +87,7 @@ def cancel_now(
         "reason": reason,
     }
     subscription.next_action_at = None
+    schedule_subscription_ended(subscription, at=subscription.ended_at)
 
 
 def _final_action() -> str:
@@ -162,6 +165,7 @@ def subscription_invoice_closed(*, subscription: Subscription, invoice: Invoice,
         if voided:
             status_move(subscription, "incomplete_expired")
             subscription.ended_at = now_for(subscription)
+            schedule_subscription_ended(subscription)
         else:
             status_move(subscription, "active")
     else:

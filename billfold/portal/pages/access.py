@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -27,7 +26,9 @@ from django.utils.translation import ngettext
 
 from billfold.branding.selectors import brand_theme
 from billfold.branding.theme import Theme
+from billfold.core import locales as languages
 from billfold.core.crypto import sha256_hex
+from billfold.core.locales import Language
 from billfold.customers.models import Customer
 from billfold.portal.configurations import login_page_url
 from billfold.portal.models import PortalAccess, PortalConfiguration
@@ -37,7 +38,6 @@ from billfold.portal.throttle import RateLimited
 COOKIE_NAME = "billfold_portal"
 COOKIE_PATH = "/p/"
 # The languages the portal's pages are translated into (Django's language codes).
-LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt-br", "ja", "sv", "pl")
 
 
 def content_security_policy(nonce: str) -> str:
@@ -56,30 +56,6 @@ def harden(response: HttpResponse, nonce: str) -> HttpResponse:
     response["Cache-Control"] = "private, no-store"
     response["X-Frame-Options"] = "DENY"
     return response
-
-
-@dataclass(frozen=True)
-class Language:
-    """The page's language (a Django code, for gettext) and the Babel locale for money and dates."""
-
-    code: str
-    locale: Locale
-
-
-def _candidate(tag: str) -> Language | None:
-    """The portal language for one BCP 47 tag (``pt-BR``, ``de-CH``...), or None if not translated."""
-    tag = tag.strip().replace("_", "-")
-    if not tag:
-        return None
-    lowered = tag.lower()
-    code = lowered if lowered in LANGUAGES else lowered.split("-", 1)[0]
-    if code not in LANGUAGES:
-        return None
-    try:
-        locale = Locale.parse(tag, sep="-")
-    except (UnknownLocaleError, ValueError):
-        locale = Locale.parse(code, sep="-")
-    return Language(code=code, locale=locale)
 
 
 def _browser_tags(request: HttpRequest) -> list[str]:
@@ -104,11 +80,7 @@ def language_for(request: HttpRequest, *, locale: str | None = None, customer: C
     if customer is not None:
         tags.extend(str(tag) for tag in customer.preferred_locales or [])
     tags.extend(_browser_tags(request))
-    for tag in tags:
-        found = _candidate(tag)
-        if found is not None:
-            return found
-    return Language(code="en", locale=Locale.parse("en"))
+    return languages.language_for(tags)
 
 
 @dataclass

@@ -13,16 +13,19 @@ from typing import Any
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from billfold.api.representations.invoice import hosted_invoice_url
-from billfold.billing.models import Invoice, Subscription
+from billfold.billing.models import Invoice, Subscription, SubscriptionItem
 from billfold.billing.subscriptions.services import subscription_update
+from billfold.billing.subscriptions.upcoming import customer_fingerprint
 from billfold.clocks.selectors import customer_now
 from billfold.core.errors import DomainError
+from billfold.core.locales import Formats
 from billfold.customers.models import TaxId
 from billfold.customers.services import customer_update
 from billfold.customers.tax_ids import tax_id_create, tax_id_delete
@@ -38,9 +41,9 @@ from billfold.payments.services import (
 from billfold.portal import rules
 from billfold.portal.pages import display
 from billfold.portal.pages.access import Portal, client_address, page, portal_page, rate_limited_message
-from billfold.portal.pages.display import Formats
 from billfold.portal.pages.flows import finish
 from billfold.portal.pages.forms import AddressFields, CustomerForm, NewCardForm, ShippingForm, TaxIdForm
+from billfold.portal.pages.page_cache import kept_page
 from billfold.portal.throttle import Limit, RateLimited, rate_limit_hit
 
 INVOICES_PER_PAGE = 20
@@ -74,8 +77,10 @@ def _default_card_id(portal: Portal) -> str | None:
 
 
 def _live_subscriptions(portal: Portal) -> list[Subscription]:
+    items = SubscriptionItem.objects.filter(deleted=False).select_related("price__product").order_by("pk")
     return list(
-        Subscription.objects.select_related("customer")
+        Subscription.objects.select_related("customer", "schedule")
+        .prefetch_related(Prefetch("items", queryset=items, to_attr="live_items"))
         .filter(livemode=portal.livemode, customer=portal.customer, status__in=rules.LIVE_STATUSES)
         .order_by("-created", "-pk")
     )
@@ -117,9 +122,17 @@ def _address_lines(address: dict[str, Any] | None) -> list[str]:
 @require_safe
 @portal_page
 def home(request: HttpRequest, portal: Portal) -> HttpResponse:
+    return kept_page(request, portal, "home", lambda slots: _home(request, portal, slots))
+
+
+def _home(request: HttpRequest, portal: Portal, slots: dict[str, Any]) -> HttpResponse:
     fmt = Formats(portal.language.locale)
-    cards = [display.subscription_card(s, portal.features, fmt) for s in _live_subscriptions(portal)]
     customer = portal.customer
+    tax_ids = list(TaxId.objects.filter(customer=customer).order_by("pk"))
+    state = customer_fingerprint(customer, tax_ids=tax_ids)
+    cards = [
+        display.subscription_card(s, portal.features, fmt, customer_state=state) for s in _live_subscriptions(portal)
+    ]
     invoices = _invoice_rows(_invoices(portal)[:5], fmt) if portal.enabled("invoice_history") else []
     return page(
         request,
@@ -134,10 +147,11 @@ def home(request: HttpRequest, portal: Portal) -> HttpResponse:
             address_lines=_address_lines(customer.address),
             shipping=customer.shipping,
             shipping_lines=_address_lines((customer.shipping or {}).get("address")),
-            tax_ids=list(TaxId.objects.filter(customer=customer).order_by("pk")),
+            tax_ids=tax_ids,
             allowed_updates=set((portal.features.get("customer_update") or {}).get("allowed_updates") or []),
+            **slots,
         ),
-        nonce=portal.nonce,
+        nonce=slots.get("nonce", portal.nonce),
         theme=portal.theme,
     )
 

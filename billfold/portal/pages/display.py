@@ -9,43 +9,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from babel import Locale
-from babel.dates import format_date
-from babel.numbers import format_currency, format_percent
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from billfold.billing.models import Discount, Invoice, Subscription, SubscriptionItem
 from billfold.billing.subscriptions.preview import invoice_preview
+from billfold.billing.subscriptions.upcoming import customer_fingerprint, upcoming_invoice_cached
 from billfold.catalog.models import Price
 from billfold.core.errors import DomainError
-from billfold.core.money import decimal_places, to_major
+from billfold.core.locales import Formats
 from billfold.portal import rules
 
 # Statuses in which a subscription counts as running for the customer's payment methods.
 RUNNING_STATUSES = ("active", "trialing", "past_due", "unpaid")
-
-
-class Formats:
-    """Money and dates in one locale."""
-
-    def __init__(self, locale: Locale) -> None:
-        self.locale = locale
-
-    def money(self, amount: int, currency: str) -> str:
-        return format_currency(to_major(amount, currency), currency.upper(), locale=self.locale)
-
-    def unit_money(self, price: Price) -> str:
-        if price.unit_amount_decimal is not None:
-            major = Decimal(price.unit_amount_decimal).scaleb(-decimal_places(price.currency))
-            return format_currency(major, price.currency.upper(), locale=self.locale, decimal_quantization=False)
-        return self.money(price.unit_amount or 0, price.currency)
-
-    def date(self, moment: dt.datetime | None) -> str | None:
-        return format_date(moment.date(), format="long", locale=self.locale) if moment is not None else None
-
-    def percent(self, value: Decimal) -> str:
-        return format_percent(value / 100, locale=self.locale, decimal_quantization=False)
 
 
 def interval_text(price: Price) -> str:
@@ -175,6 +151,10 @@ def upcoming_invoice(subscription: Subscription, details: dict[str, Any] | None 
         )
     except DomainError:
         return None
+    return _upcoming_of(rendered)
+
+
+def _upcoming_of(rendered: dict[str, Any]) -> UpcomingInvoice:
     return UpcomingInvoice(
         amount_due=rendered["amount_due"],
         total=rendered["total"],
@@ -202,6 +182,8 @@ class SubscriptionCard:
     can_update: bool
     can_cancel: bool
     can_renew: bool
+    # The plan change waiting for the period's end (``scheduled_change_text``), or None.
+    scheduled_change: str | None = None
 
     @property
     def public_id(self) -> str:
@@ -239,18 +221,43 @@ def can_renew(subscription: Subscription) -> bool:
     return pending and subscription.status in rules.LIVE_STATUSES and subscription.status != "incomplete"
 
 
-def subscription_card(subscription: Subscription, features: dict[str, Any], fmt: Formats) -> SubscriptionCard:
-    items = list(subscription.items.filter(deleted=False).select_related("price__product").order_by("pk"))
+def plan_text(price: Price, quantity: int, fmt: Formats) -> str:
+    """``Basic · $10.00 per seat per month``, with the quantity after a multiplication sign when more than one."""
+    text = f"{price.product.name} · {price_text(price, fmt)}"
+    return text if quantity == 1 else f"{text} \N{MULTIPLICATION SIGN} {quantity}"
+
+
+def scheduled_change_text(subscription: Subscription, fmt: Formats) -> str | None:
+    """The plan the subscription's schedule switches it to when the period ends, and when."""
+    change = rules.pending_change(subscription)
+    if change is None:
+        return None
+    plan, phase = change
+    ids = [entry["price"] for entry in phase["items"]]
+    prices = {
+        p.public_id: p
+        for p in Price.objects.select_related("product").filter(livemode=plan.livemode, public_id__in=ids)
+    }
+    plans = ", ".join(plan_text(prices[entry["price"]], entry["quantity"], fmt) for entry in phase["items"])
+    return _("%(plan)s from %(date)s") % {"plan": plans, "date": fmt.date(plan.current_phase_end)}
+
+
+def subscription_card(
+    subscription: Subscription, features: dict[str, Any], fmt: Formats, *, customer_state: str | None = None
+) -> SubscriptionCard:
+    """``customer_state`` is ``customer_fingerprint`` of the subscription's customer (computed here
+    when not given: pass it when showing several subscriptions of one customer)."""
+    items = rules.live_items(subscription)
     item = items[0] if items else None
     discount_ids = list(subscription.discounts or [])
     for each in items:
         discount_ids.extend(each.discounts or [])
-    discounts = [
-        discount_text(discount, fmt, subscription.currency)
-        for discount in Discount.objects.select_related("coupon", "promotion_code")
+    discount_rows = list(
+        Discount.objects.select_related("coupon", "promotion_code")
         .filter(livemode=subscription.livemode, public_id__in=discount_ids)
         .order_by("pk")
-    ]
+    )
+    discounts = [discount_text(discount, fmt, subscription.currency) for discount in discount_rows]
     period_end = item.current_period_end if item is not None else None
     live = subscription.status in rules.LIVE_STATUSES
     cancels_on = None
@@ -260,7 +267,15 @@ def subscription_card(subscription: Subscription, features: dict[str, Any], fmt:
         cancels_on = fmt.date(period_end)
     next_payment = None
     if live and cancels_on is None and subscription.status != "paused":
-        upcoming = upcoming_invoice(subscription)
+        rendered = upcoming_invoice_cached(
+            subscription,
+            render=_summary,
+            purpose="portal",
+            customer_state=customer_state or customer_fingerprint(subscription.customer),
+            items=items,
+            discounts=discount_rows,
+        )
+        upcoming = _upcoming_of(rendered) if rendered is not None else None
         if upcoming is not None and upcoming.date is not None:
             next_payment = _("%(amount)s on %(date)s") % {
                 "amount": fmt.money(upcoming.amount_due, upcoming.currency),
@@ -284,4 +299,5 @@ def subscription_card(subscription: Subscription, features: dict[str, Any], fmt:
         can_update=live and can_update(subscription, features),
         can_cancel=live and can_cancel(subscription, features),
         can_renew=can_renew(subscription),
+        scheduled_change=scheduled_change_text(subscription, fmt) if live else None,
     )

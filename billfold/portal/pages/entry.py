@@ -114,7 +114,13 @@ def login_send_code(request: HttpRequest, token: str) -> HttpResponse:
         return _login_page(request, link, "portal/login.html", {"form": form}, status=400)
     email = form.cleaned_data["email"]
     try:
-        login_code_request(link_token=token, email=email, client_address=client_address(request))
+        # The code's email is written in the language of the page the customer is on.
+        login_code_request(
+            link_token=token,
+            email=email,
+            client_address=client_address(request),
+            locale=str(language_for(request).locale),
+        )
     except LoginLinkInvalid:
         return _dead_link(request)
     except RateLimited as refused:

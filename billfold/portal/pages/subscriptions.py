@@ -1,19 +1,26 @@
 """The subscription pages: switch plan or quantity (with a preview of what it costs), redeem a
 promotion code, cancel (with the reason survey and a retention offer), renew.
 
-Every change goes through ``billfold.billing.subscriptions.services``, the functions the API
-calls, so it writes the same events and invoices. Every subscription is looked up among the
-signed-in customer's own: any other id is a 404.
+A change the configuration's ``schedule_at_period_end`` conditions defer (a lower amount, a
+shorter interval) becomes a subscription schedule whose next phase starts when the period ends:
+the customer keeps the plan paid for until then, and the renewal bills the new one. The overview
+shows it with a button that drops it (releasing the schedule); a later immediate change replaces it.
+
+Every change goes through the services the API calls (``billfold.billing.subscriptions.services``,
+``billfold.billing.schedules.services``), so it writes the same events and invoices. Every
+subscription is looked up among the signed-in customer's own: any other id is a 404.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.core import signing
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -22,16 +29,17 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from billfold.billing.coupons import promotion_code_find
 from billfold.billing.models import Coupon, Discount, Subscription, SubscriptionItem
 from billfold.billing.pricing import price_amount
+from billfold.billing.schedules.services import subscription_change_at_period_end, subscription_schedule_release
 from billfold.billing.subscriptions.services import subscription_cancel, subscription_update
 from billfold.catalog.models import Price
 from billfold.clocks.selectors import customer_now
 from billfold.core import clock
 from billfold.core.errors import DomainError, NotFound
+from billfold.core.locales import Formats
 from billfold.core.periods import add_interval
 from billfold.portal import rules
 from billfold.portal.pages import display
 from billfold.portal.pages.access import Portal, page, portal_page
-from billfold.portal.pages.display import Formats
 from billfold.portal.pages.flows import finish, in_flow
 from billfold.portal.pages.forms import CancelForm, PromotionCodeForm
 
@@ -204,17 +212,17 @@ def _interval_days(price: Price) -> int:
 
 
 def _scheduled_at_period_end(portal: Portal, item: SubscriptionItem, price: Price, quantity: int) -> bool:
-    """Whether the configuration defers this change to the end of the period (``schedule_at_period_end``).
-
-    Billfold defers a decrease with the same billing interval by applying it without prorations:
-    the period already paid stays as it is, and the new amount is billed from the next renewal.
-    """
+    """Whether the configuration defers this change to the end of the period (``schedule_at_period_end``):
+    ``decreasing_item_amount`` when the new plan bills less per period, ``shortening_interval`` when
+    it bills more often (yearly to monthly)."""
     conditions = {
         c.get("type") for c in (_update_settings(portal).get("schedule_at_period_end") or {}).get("conditions") or []
     }
-    same_interval = _interval_days(price) == _interval_days(item.price)
-    decreasing = price_amount(price, quantity) < price_amount(item.price, item.quantity)
-    return "decreasing_item_amount" in conditions and same_interval and decreasing
+    if "decreasing_item_amount" in conditions and price_amount(price, quantity) < price_amount(
+        item.price, item.quantity
+    ):
+        return True
+    return "shortening_interval" in conditions and _interval_days(price) < _interval_days(item.price)
 
 
 def _flow_discounts(portal: Portal, subscription: Subscription) -> list[dict[str, str]] | None:
@@ -263,28 +271,30 @@ def _choice(
                 "minimum": bounds.minimum,
                 "maximum": bounds.maximum,
             }
-    if price.pk == item.price_id and quantity == item.quantity and _flow_discounts(portal, subscription) is None:
+    discounts = _flow_discounts(portal, subscription)
+    if price.pk == item.price_id and quantity == item.quantity and discounts is None:
         return _("This is already your plan. Choose another plan or quantity.")
-    return Choice(price=price, quantity=quantity, scheduled=_scheduled_at_period_end(portal, item, price, quantity))
+    # A deep link confirming a change with its discounts applies them now, so the change goes with them.
+    scheduled = discounts is None and _scheduled_at_period_end(portal, item, price, quantity)
+    return Choice(price=price, quantity=quantity, scheduled=scheduled)
 
 
 def _values(
     portal: Portal, subscription: Subscription, item: SubscriptionItem, choice: Choice, moment: dt.datetime
 ) -> dict[str, Any]:
-    behavior = "none" if choice.scheduled else _update_settings(portal).get("proration_behavior") or "create_prorations"
+    """The update an immediate change makes (``subscription_update``'s values)."""
+    settings = _update_settings(portal)
     values: dict[str, Any] = {
         "items": [{"id": item.public_id, "price": choice.price, "quantity": choice.quantity}],
-        "proration_behavior": behavior,
+        "proration_behavior": settings.get("proration_behavior") or "create_prorations",
         "proration_date": moment,
     }
-    settings = _update_settings(portal)
-    if not choice.scheduled:
-        # What the configuration says about a change during a trial, and about the billing cycle.
-        if subscription.status == "trialing":
-            if settings.get("trial_update_behavior", "end_trial") == "end_trial":
-                values["trial_end"] = "now"
-        elif settings.get("billing_cycle_anchor") == "now":
-            values["billing_cycle_anchor"] = "now"
+    # What the configuration says about a change during a trial, and about the billing cycle.
+    if subscription.status == "trialing":
+        if settings.get("trial_update_behavior", "end_trial") == "end_trial":
+            values["trial_end"] = "now"
+    elif settings.get("billing_cycle_anchor") == "now":
+        values["billing_cycle_anchor"] = "now"
     discounts = _flow_discounts(portal, subscription)
     if discounts is not None:
         values["discounts"] = discounts
@@ -315,8 +325,11 @@ def _confirm_page(
 ) -> HttpResponse:
     fmt = Formats(portal.language.locale)
     moment = customer_now(portal.customer).replace(microsecond=0)
-    values = _values(portal, subscription, item, choice, moment)
-    preview = display.upcoming_invoice(subscription, values)
+    if choice.scheduled:
+        preview = _preview_after(subscription, lambda: _schedule_change(subscription, choice))
+    else:
+        values = _values(portal, subscription, item, choice, moment)
+        preview = _preview_after(subscription, lambda: _drop_pending_change(subscription), values)
     token = signing.dumps(
         {
             "subscription": subscription.public_id,
@@ -334,6 +347,8 @@ def _confirm_page(
             portal,
             subscription=subscription,
             current_name=item.price.product.name,
+            current_plan=display.plan_text(item.price, item.quantity, fmt),
+            new_plan=display.plan_text(choice.price, choice.quantity, fmt),
             current_text=display.price_text(item.price, fmt),
             current_quantity=item.quantity,
             new_name=choice.price.product.name,
@@ -372,19 +387,79 @@ def update_apply(request: HttpRequest, portal: Portal, subscription_id: str) -> 
     choice = _choice(portal, subscription, item, str(signed["price"]), str(signed["quantity"]))
     if isinstance(choice, str):
         return _update_page(request, portal, subscription, item, error=choice, status=400)
-    values = _values(portal, subscription, item, choice, clock.from_unix(int(signed["at"])))
-    # A declined card takes the whole change back, rather than leave a plan the customer did not pay for.
-    values["payment_behavior"] = "error_if_incomplete"
+    fmt = Formats(portal.language.locale)
     try:
-        subscription_update(subscription=subscription, values=values)
+        if choice.scheduled:
+            _schedule_change(subscription, choice)
+            notice = _("Your plan changes to %(plan)s on %(date)s.") % {
+                "plan": display.plan_text(choice.price, choice.quantity, fmt),
+                "date": fmt.date(item.current_period_end),
+            }
+        else:
+            values = _values(portal, subscription, item, choice, clock.from_unix(int(signed["at"])))
+            # A declined card takes the whole change back, rather than leave a plan the customer did not pay for.
+            values["payment_behavior"] = "error_if_incomplete"
+            _drop_pending_change(subscription_update(subscription=subscription, values=values))
+            notice = _("Your plan was updated.")
     except DomainError as refused:
         return _confirm_page(request, portal, subscription, item, choice, error=_refusal(refused), status=400)
+    return finish(request, portal, kind="subscription_update", subscription_id=subscription.public_id, notice=notice)
+
+
+def _schedule_change(subscription: Subscription, choice: Choice) -> None:
+    subscription_change_at_period_end(subscription=subscription, price=choice.price, quantity=choice.quantity)
+
+
+def _drop_pending_change(subscription: Subscription) -> None:
+    """Release the schedule holding a change for the period's end: an immediate change replaces it."""
+    change = rules.pending_change(Subscription.objects.select_related("schedule").get(pk=subscription.pk))
+    if change is not None:
+        subscription_schedule_release(schedule=change[0])
+
+
+class _Undo(Exception):
+    """Raised to take back what building a preview wrote."""
+
+
+def _preview_after(
+    subscription: Subscription, change: Callable[[], object], values: dict[str, Any] | None = None
+) -> display.UpcomingInvoice | None:
+    """The invoice confirming would make: once ``change`` (what confirming does besides the update
+    ``values``) has run, the invoice that update bills at once, else the next one. Nothing is kept."""
+    found = None
+    try:
+        with transaction.atomic():
+            change()
+            found = display.upcoming_invoice(
+                Subscription.objects.select_related("customer").get(pk=subscription.pk), values
+            )
+            raise _Undo
+    except _Undo:
+        pass
+    return found
+
+
+@require_POST
+@portal_page
+def scheduled_change_cancel(request: HttpRequest, portal: Portal, subscription_id: str) -> HttpResponse:
+    """Drop the change waiting for the end of the period: the subscription keeps its plan."""
+    subscription = subscription_of(portal, subscription_id)
+    change = rules.pending_change(subscription)
+    if change is None:
+        raise Http404("No change is scheduled for this subscription")
+    try:
+        subscription_schedule_release(schedule=change[0])
+    except DomainError as refused:
+        messages.error(request, _refusal(refused))
+        return HttpResponseRedirect(reverse("portal:home"))
+    items = rules.live_items(subscription)
+    kept = display.plan_text(items[0].price, items[0].quantity, Formats(portal.language.locale)) if items else ""
     return finish(
         request,
         portal,
-        kind="subscription_update",
+        kind="scheduled_change",
         subscription_id=subscription.public_id,
-        notice=_("Your plan was updated."),
+        notice=_("The scheduled change was canceled: you keep %(plan)s.") % {"plan": kept},
     )
 
 
@@ -518,6 +593,9 @@ def cancel_page(request: HttpRequest, portal: Portal, subscription_id: str) -> H
             )
             notice = _("Your subscription was canceled.")
         else:
+            # The subscription ends with its period: what a schedule planned after it no longer applies.
+            if subscription.schedule is not None:
+                subscription_schedule_release(schedule=subscription.schedule)
             subscription = subscription_update(
                 subscription=subscription, values={"cancel_at_period_end": True, "cancellation_details": details}
             )
@@ -567,7 +645,11 @@ def renew(request: HttpRequest, portal: Portal, subscription_id: str) -> HttpRes
         {"cancel_at_period_end": False} if subscription.cancel_at_period_end else {"cancel_at": None}
     )
     try:
-        subscription_update(subscription=subscription, values=values)
+        if subscription.schedule is not None:
+            # The cancellation is its schedule's (end_behavior=cancel): released, the subscription goes on.
+            subscription_schedule_release(schedule=subscription.schedule)
+        else:
+            subscription_update(subscription=subscription, values=values)
     except DomainError as refused:
         messages.error(request, _refusal(refused))
         return HttpResponseRedirect(reverse("portal:home"))

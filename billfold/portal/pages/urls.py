@@ -27,6 +27,11 @@ urlpatterns = [
     path("subscriptions/<str:subscription_id>/cancel", subscriptions.cancel_page, name="cancel"),
     path("subscriptions/<str:subscription_id>/keep", subscriptions.retention_accept, name="retention"),
     path("subscriptions/<str:subscription_id>/renew", subscriptions.renew, name="renew"),
+    path(
+        "subscriptions/<str:subscription_id>/scheduled-change/cancel",
+        subscriptions.scheduled_change_cancel,
+        name="scheduled-change-cancel",
+    ),
     path("payment-methods/new", account.card_add, name="card-add"),
     path("payment-methods/<str:payment_method_id>/default", account.card_make_default, name="card-default"),
     path("payment-methods/<str:payment_method_id>/remove", account.card_remove, name="card-remove"),

@@ -51,6 +51,15 @@ def test_login_page_prefills_the_email_and_answers_the_same_for_unknown_emails(w
     assert Email.objects.filter(kind="passcode").count() == 1
 
 
+def test_the_code_is_emailed_in_the_login_page_language(world: World) -> None:
+    client = Client(HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9,en;q=0.5")
+    with frozen_at(T0):
+        page = client.post(f"/p/login/{world.link_token}/code", {"email": "jenny@example.com"})
+    assert page.status_code == 200 and 'lang="de"' in page.content.decode()
+    email = Email.objects.get(kind="passcode")
+    assert email.context["locale"] == "de_DE"
+
+
 def test_wrong_then_right_code_signs_in_with_a_hashed_cookie_token(world: World) -> None:
     client = Client()
     with frozen_at(T0):

@@ -412,13 +412,15 @@ def test_a_downgrade_scheduled_at_period_end_is_billed_from_the_renewal() -> Non
     client = signed_in(world)
     sub = world.jenny_sub.public_id
     _, html = get(client, f"/p/subscriptions/{sub}/update/confirm?price={world.basic_month.public_id}&quantity=1")
-    assert "The new price applies from your next renewal on June 1, 2031" in html
+    assert "Your plan changes to Basic · $10.00 per seat per month on June 1, 2031" in html
     assert "Your next invoice, on June 1, 2031" in html and 'id="preview-amount">$10.00<' in html
     token = re.search(r'name="token" value="([^"]+)"', html)
     assert token is not None
     invoices_before = Invoice.objects.filter(customer=world.jenny).count()
     post(client, f"/p/subscriptions/{sub}/update/apply", {"token": token.group(1)})
-    assert Subscription.objects.get(public_id=sub).items.get(deleted=False).quantity == 1
+    subscription = Subscription.objects.get(public_id=sub)
+    # The customer keeps the two seats paid for until the renewal, which bills one.
+    assert subscription.items.get(deleted=False).quantity == 2 and subscription.schedule is not None
     assert Invoice.objects.filter(customer=world.jenny).count() == invoices_before
     assert not InvoiceItem.objects.filter(customer=world.jenny, proration=True).exists()
 
