@@ -2,7 +2,12 @@ from __future__ import annotations
 
 from django.db import models
 
+from billfold.core.ids import new_id
 from billfold.core.models import current_time
+
+
+def new_api_key_id() -> str:
+    return new_id("key")
 
 
 class ApiKey(models.Model):
@@ -12,6 +17,8 @@ class ApiKey(models.Model):
     ``livemode`` of every request comes from the key that authenticated it.
     """
 
+    # What the dashboard names a key by (its pages' URLs); the secret never appears in one.
+    public_id = models.CharField(max_length=64, unique=True, default=new_api_key_id)
     name = models.CharField(max_length=100, default="")
     livemode = models.BooleanField(default=False)
     secret_hash = models.CharField(max_length=64, unique=True)
@@ -21,7 +28,7 @@ class ApiKey(models.Model):
     created = models.DateTimeField(default=current_time)
     last_used = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-    # When set, the key stops working at this time (a rolled key's grace period).
+    # When set, the key stops working at this time (a rolled key's grace period, ``api_key_roll``).
     expires_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:

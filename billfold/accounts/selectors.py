@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 
+from django.db.models import QuerySet
+
 from billfold.accounts.models import ApiKey
 from billfold.core import clock
 from billfold.core.crypto import sha256_hex
+from billfold.core.errors import NotFound
 from billfold.core.rows import row_get
 
 # How long a process trusts a key it has just looked up before reading it again. Every API request
@@ -16,6 +19,17 @@ TRUSTED_FOR = 1.0
 # Enough for every key a deployment uses; past it the memory starts over.
 _MAX_REMEMBERED = 1024
 _recent: dict[str, tuple[float, ApiKey]] = {}
+
+
+def api_key_get(*, public_id: str, livemode: bool) -> ApiKey:
+    key = ApiKey.objects.filter(public_id=public_id, livemode=livemode).first()
+    if key is None:
+        raise NotFound("api_key", public_id)
+    return key
+
+
+def api_key_list(*, livemode: bool) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(livemode=livemode)
 
 
 def _usable(key: ApiKey) -> bool:

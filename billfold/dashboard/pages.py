@@ -18,6 +18,17 @@ NAVIGATION: tuple[tuple[str, str, str], ...] = (
     ("customers", "Customers", "dashboard:customers"),
     ("subscriptions", "Subscriptions", "dashboard:subscriptions"),
     ("invoices", "Invoices", "dashboard:invoices"),
+    ("portal", "Customer portal", "dashboard:portal-settings"),
+    ("branding", "Branding", "dashboard:branding"),
+    ("developers", "Developers", "dashboard:developers"),
+)
+# (label, URL name) of the Developers section's tabs, in order.
+DEVELOPER_TABS: tuple[tuple[str, str], ...] = (
+    ("API keys", "dashboard:developers"),
+    ("Webhooks", "dashboard:webhooks"),
+    ("Events", "dashboard:events"),
+    ("Test clocks", "dashboard:test-clocks"),
+    ("Emails", "dashboard:emails"),
 )
 PAGE_SIZE = 25
 
@@ -29,6 +40,7 @@ def render_page(
         "livemode": livemode(request),
         "section": section,
         "navigation": NAVIGATION,
+        "developer_tabs": DEVELOPER_TABS,
         **(context or {}),
     }
     return render(request, template, full, status=status)

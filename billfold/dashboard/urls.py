@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from django.urls import path
 
-from billfold.dashboard.views import auth, catalog, customers, home, invoices, subscriptions
+from billfold.dashboard.views import auth, branding, catalog, customers, home, invoices, portal, subscriptions
+from billfold.dashboard.views import developers_clocks as clocks
+from billfold.dashboard.views import developers_emails as emails
+from billfold.dashboard.views import developers_events as events
+from billfold.dashboard.views import developers_keys as api_keys
+from billfold.dashboard.views import developers_webhooks as webhooks
 
 app_name = "dashboard"
 
@@ -26,6 +31,7 @@ urlpatterns = [
     path("customers/new", customers.customer_new, name="customer-new"),
     path("customers/<str:customer_id>", customers.customer_detail, name="customer"),
     path("customers/<str:customer_id>/edit", customers.customer_edit, name="customer-edit"),
+    path("customers/<str:customer_id>/portal", customers.customer_portal, name="customer-portal"),
     path("subscriptions", subscriptions.subscription_list_page, name="subscriptions"),
     path("subscriptions/<str:subscription_id>", subscriptions.subscription_detail, name="subscription"),
     path("subscriptions/<str:subscription_id>/cancel", subscriptions.subscription_cancel, name="subscription-cancel"),
@@ -33,4 +39,44 @@ urlpatterns = [
     path("invoices", invoices.invoice_list_page, name="invoices"),
     path("invoices/<str:invoice_id>", invoices.invoice_detail, name="invoice"),
     path("invoices/<str:invoice_id>/<str:action>", invoices.invoice_action, name="invoice-action"),
+    path("developers", api_keys.api_key_list_page, name="developers"),
+    path("developers/keys/new", api_keys.api_key_new, name="api-key-new"),
+    path("developers/keys/<str:key_id>/secret", api_keys.api_key_secret, name="api-key-secret"),
+    path("developers/keys/<str:key_id>/roll", api_keys.api_key_roll, name="api-key-roll"),
+    path("developers/keys/<str:key_id>/revoke", api_keys.api_key_revoke, name="api-key-revoke"),
+    path("developers/webhooks", webhooks.webhook_list, name="webhooks"),
+    path("developers/webhooks/new", webhooks.webhook_new, name="webhook-new"),
+    path("developers/webhooks/<str:endpoint_id>", webhooks.webhook_detail, name="webhook"),
+    path("developers/webhooks/<str:endpoint_id>/edit", webhooks.webhook_edit, name="webhook-edit"),
+    path("developers/webhooks/<str:endpoint_id>/status", webhooks.webhook_status, name="webhook-status"),
+    path("developers/webhooks/<str:endpoint_id>/roll", webhooks.webhook_roll, name="webhook-roll"),
+    path("developers/webhooks/<str:endpoint_id>/delete", webhooks.webhook_delete, name="webhook-delete"),
+    path(
+        "developers/webhooks/<str:endpoint_id>/events/<str:event_id>/resend",
+        webhooks.webhook_resend,
+        name="webhook-resend",
+    ),
+    path("developers/events", events.event_list_page, name="events"),
+    path("developers/events/<str:event_id>", events.event_detail, name="event"),
+    path("developers/test-clocks", clocks.test_clock_list, name="test-clocks"),
+    path("developers/test-clocks/new", clocks.test_clock_new, name="test-clock-new"),
+    path("developers/test-clocks/<str:test_clock_id>", clocks.test_clock_detail, name="test-clock"),
+    path("developers/test-clocks/<str:test_clock_id>/status", clocks.test_clock_status, name="test-clock-status"),
+    path("developers/test-clocks/<str:test_clock_id>/advance", clocks.test_clock_advance, name="test-clock-advance"),
+    path(
+        "developers/test-clocks/<str:test_clock_id>/customers/new",
+        clocks.test_clock_customer_new,
+        name="test-clock-customer-new",
+    ),
+    path("developers/test-clocks/<str:test_clock_id>/delete", clocks.test_clock_delete, name="test-clock-delete"),
+    path("developers/emails", emails.email_list, name="emails"),
+    path("developers/emails/<str:email_id>", emails.email_detail, name="email"),
+    path("developers/emails/<str:email_id>/html", emails.email_html, name="email-html"),
+    path("portal", portal.portal_settings, name="portal-settings"),
+    path("portal/link/activate", portal.portal_link_activate, name="portal-link-activate"),
+    path("portal/link/deactivate", portal.portal_link_deactivate, name="portal-link-deactivate"),
+    path("portal/preview", portal.portal_preview, name="portal-preview"),
+    path("branding", branding.branding, name="branding"),
+    path("branding/images/<str:name>", branding.branding_image, name="branding-image"),
+    path("branding/preview/<str:kind>", branding.branding_preview, name="branding-preview"),
 ]

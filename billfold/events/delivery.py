@@ -34,9 +34,10 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q, QuerySet
 
 from billfold.core import clock
+from billfold.core.errors import DomainError
 from billfold.core.ids import random_string
 from billfold.events.endpoints import webhook_endpoint_secrets
-from billfold.events.models import Event, WebhookAttempt, WebhookDelivery
+from billfold.events.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from billfold.events.outbound import Outcome, post
 from billfold.events.rendering import encode_object, render_object
 from billfold.events.signing import signature_header
@@ -276,6 +277,35 @@ def send_claimed(claims: Sequence[Claim], *, should_stop: Callable[[], bool] = l
     finally:
         _record(unrecorded)
     return sent
+
+
+@transaction.atomic
+def delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Stripe's "Resend": have the worker send the delivery's event to its endpoint now.
+
+    A delivery still waiting for a retry becomes due at once (one being sent at this moment is left
+    to its sender). A finished one, succeeded or failed, is opened again rather than copied, so its
+    attempts stay in one history and ``pending_webhooks`` stays exact: it counts the delivery again
+    only if it had succeeded. Retries after a failed resend still end ``GIVE_UP_AFTER`` from the
+    delivery's creation: an old delivery gets this one attempt.
+    """
+    # Conditional updates rather than a lock: a worker recording an attempt meanwhile wins.
+    row = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery.pk)
+    if row.endpoint.status != WebhookEndpoint.ENABLED:
+        raise DomainError("This endpoint is disabled: enable it to send events to it again.")
+    now = clock.now()
+    if row.status == WebhookDelivery.PENDING:
+        WebhookDelivery.objects.filter(pk=row.pk, status=WebhookDelivery.PENDING).filter(_unclaimed(now)).update(
+            next_attempt_at=now
+        )
+    else:
+        reopened = WebhookDelivery.objects.filter(pk=row.pk, status=row.status).update(
+            status=WebhookDelivery.PENDING, next_attempt_at=now, finished=None, claimed_until=None, claim_token=None
+        )
+        if reopened and row.status == WebhookDelivery.SUCCEEDED:
+            Event.objects.filter(pk=row.event_id).update(pending_webhooks=F("pending_webhooks") + 1)
+    row.refresh_from_db()
+    return row
 
 
 def deliver_due(*, limit: int = 100) -> int:

@@ -14,6 +14,7 @@ from django.urls import reverse
 from billfold.catalog.models import Product
 from billfold.catalog.services import product_create
 from billfold.core.clock import frozen_at
+from billfold.events.models import Event
 from tests.billing.test_invoice_pages import finalized_invoice
 from tests.dashboard.helpers import customer, monthly_price, signed_in_client, staff_user, subscribe
 from tests.dashboard.test_metrics import NOW, make_history
@@ -30,6 +31,8 @@ def every_page() -> list[str]:
     price = monthly_price(1000, at=T0)
     subscription = subscribe(buyer, price, at=T0)
     product = price.product
+    event = Event.objects.filter(type="customer.created").order_by("pk").first()
+    assert event is not None
     return [
         reverse("dashboard:home"),
         reverse("dashboard:home") + "?range=12m",
@@ -50,6 +53,18 @@ def every_page() -> list[str]:
         reverse("dashboard:invoices"),
         reverse("dashboard:invoice", args=[invoice.public_id]),
         reverse("dashboard:invoice-action", args=[invoice.public_id, "void"]),
+        reverse("dashboard:portal-settings"),
+        reverse("dashboard:portal-link-deactivate"),
+        reverse("dashboard:branding"),
+        reverse("dashboard:developers"),
+        reverse("dashboard:api-key-new"),
+        reverse("dashboard:webhooks"),
+        reverse("dashboard:webhook-new"),
+        reverse("dashboard:events"),
+        reverse("dashboard:event", args=[event.public_id]),
+        reverse("dashboard:test-clocks"),
+        reverse("dashboard:test-clock-new"),
+        reverse("dashboard:emails"),
     ]
 
 

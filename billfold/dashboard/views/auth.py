@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from billfold.accounts.signin import SignInLocked, SignInRefused, staff_sign_in
-from billfold.dashboard.pages import NAVIGATION, render_page
+from billfold.dashboard.pages import DEVELOPER_TABS, NAVIGATION, render_page
 from billfold.dashboard.security import client_address, is_staff, public_page, safe_next, set_livemode, staff_page
 
 
@@ -62,6 +62,8 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 
 _SECTIONS = {section: url_name for section, _, url_name in NAVIGATION}
+# A Developers tab a switch may come back to (``tab``): every tab exists in both modes.
+_TABS = {url_name for _, url_name in DEVELOPER_TABS}
 
 
 @staff_page
@@ -70,4 +72,7 @@ def switch_mode(request: HttpRequest) -> HttpResponse:
     """Show live or test data from now on; back to the list of the section in view (an object of
     one mode does not exist in the other)."""
     set_livemode(request, request.POST.get("livemode") == "true")
+    tab = request.POST.get("tab", "")
+    if tab in _TABS:
+        return redirect(reverse(tab))
     return redirect(reverse(_SECTIONS.get(request.POST.get("section", ""), "dashboard:home")))

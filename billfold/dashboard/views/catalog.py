@@ -1,8 +1,7 @@
 """Product catalog: products with their prices, created and changed through the catalog services.
 
-An image is stored (``files.file_create``, the check the API's uploads get) as soon as it arrives,
-even when another field of the form is refused: the page then keeps it as a pending file id and
-says so, since a browser cannot fill a file input again.
+An image is stored as soon as it arrives, even when another field of the form is refused, and kept
+as a pending file id (``views.uploads``).
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -27,8 +25,7 @@ from billfold.dashboard.forms.common import add_domain_error
 from billfold.dashboard.pages import paginate, query_without_page, render_page
 from billfold.dashboard.security import livemode, staff_page
 from billfold.dashboard.templatetags.dashboard import price_text
-from billfold.files import selectors as file_selectors
-from billfold.files import services as file_services
+from billfold.dashboard.views.uploads import image_upload
 from billfold.files.models import StoredFile
 
 SECTION = "products"
@@ -86,27 +83,7 @@ def _store_image(request: HttpRequest, form: ProductForm) -> StoredFile | bool |
 
     False when the upload was refused (the error is on the form).
     """
-    upload = request.FILES.get("image")
-    mode = livemode(request)
-    if isinstance(upload, UploadedFile):
-        limit: int = settings.BILLFOLD_MAX_IMAGE_BYTES
-        # Never read more than the limit: the file service refuses anything that reaches it.
-        content = upload.read(limit) if upload.size is not None and upload.size >= limit else upload.read()
-        try:
-            return file_services.file_create(
-                livemode=mode, purpose="product_image", filename=upload.name or "image", content=content
-            )
-        except DomainError as refused:
-            form.add_error("image", refused.message)
-            return False
-    pending = (request.POST.get("pending_image") or "").strip()
-    if pending:
-        try:
-            stored = file_selectors.file_get(public_id=pending, livemode=mode)
-        except NotFound:
-            return None
-        return stored if stored.purpose == "product_image" else None
-    return None
+    return image_upload(request, form, field="image", purpose="product_image")
 
 
 def _form_context(form: ProductForm, image: StoredFile | None, product: Product | None = None) -> dict[str, Any]:

@@ -6,7 +6,8 @@ from django.contrib import messages
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from billfold.billing.invoices.selectors import invoice_list
 from billfold.billing.subscriptions.selectors import subscription_list
@@ -17,6 +18,7 @@ from billfold.dashboard.forms.common import add_domain_error
 from billfold.dashboard.forms.customers import CUSTOMER_PARAMS, CustomerForm
 from billfold.dashboard.pages import paginate, query_without_page, render_page
 from billfold.dashboard.security import livemode, staff_page
+from billfold.dashboard.views.portal import open_portal_as
 from billfold.events.models import Event
 from billfold.payments.selectors import payment_method_list
 
@@ -122,3 +124,12 @@ def customer_new(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def customer_edit(request: HttpRequest, customer_id: str) -> HttpResponse:
     return _save(request, _customer(request, customer_id))
+
+
+@staff_page
+@require_POST
+def customer_portal(request: HttpRequest, customer_id: str) -> HttpResponse:
+    """Open the customer portal as this customer (a portal session, as the API makes); its return
+    link comes back to the customer's page."""
+    customer = _customer(request, customer_id)
+    return open_portal_as(request, customer, return_to=reverse("dashboard:customer", args=[customer.public_id]))

@@ -22,6 +22,30 @@
     });
   }
 
+  // Copy buttons: <button data-copy="ID"> copies the value (or text) of the element with that id and
+  // says so in its own label for a moment; without JavaScript they stay hidden and the text is selectable.
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) { return; }
+    var label = button.textContent;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var text = "value" in source ? source.value : source.textContent;
+      function copied() {
+        button.textContent = "Copied";
+        button.classList.add("copied");
+        window.setTimeout(function () { button.textContent = label; button.classList.remove("copied"); }, 2000);
+      }
+      navigator.clipboard.writeText(text.trim()).then(copied, function () {
+        // Refused (the page lost focus, say): copy the selected field the older way.
+        if (source.select) {
+          source.select();
+          if (document.execCommand && document.execCommand("copy")) { copied(); }
+        }
+      });
+    });
+  });
+
   // A chosen image is previewed before the form is sent; the server checks the file again.
   document.querySelectorAll("input[type=file][accept]").forEach(function (input) {
     var preview = document.querySelector('[data-preview-for="' + input.id + '"]');
@@ -113,6 +137,50 @@
           .catch(function () { box.hidden = true; });
       }, 150);
     });
+  });
+
+  // Webhook endpoint form: search the event types, count the chosen ones, and hide the list while
+  // "All events" is chosen. Without JavaScript the whole list shows and every box still works.
+  document.querySelectorAll("[data-event-picker]").forEach(function (picker) {
+    var types = picker.querySelector("[data-event-types]");
+    var searchBox = picker.querySelector("[data-event-search]");
+    var search = searchBox && searchBox.querySelector("input");
+    var count = picker.querySelector("[data-selected-count]");
+    var none = picker.querySelector("[data-event-none]");
+    if (!types || !search) { return; }
+    searchBox.hidden = false;
+    function syncScope() {
+      var chosen = picker.querySelector("input[name=scope]:checked");
+      types.hidden = !!chosen && chosen.value === "all";
+    }
+    function syncCount() {
+      var checked = types.querySelectorAll("input[type=checkbox]:checked").length;
+      if (count) { count.textContent = checked + " selected"; }
+    }
+    function filter() {
+      var words = search.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+      var shown = 0;
+      picker.querySelectorAll("[data-event-group]").forEach(function (group) {
+        var visible = 0;
+        group.querySelectorAll("[data-event-type]").forEach(function (item) {
+          var name = item.getAttribute("data-event-type");
+          var match = words.every(function (word) { return name.indexOf(word) !== -1; });
+          item.hidden = !match;
+          if (match) { visible += 1; }
+        });
+        group.hidden = visible === 0;
+        shown += visible;
+      });
+      if (none) { none.hidden = shown !== 0; }
+    }
+    search.addEventListener("input", filter);
+    // Enter in the search box filters; it must not send the form.
+    search.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") { event.preventDefault(); }
+    });
+    picker.addEventListener("change", function () { syncScope(); syncCount(); });
+    syncScope();
+    syncCount();
   });
 
   // Selects marked auto-submit send their form when changed (a button stays for keyboards without JS).
