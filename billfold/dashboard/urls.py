@@ -33,6 +33,7 @@ urlpatterns = [
     path("customers/<str:customer_id>/edit", customers.customer_edit, name="customer-edit"),
     path("customers/<str:customer_id>/portal", customers.customer_portal, name="customer-portal"),
     path("subscriptions", subscriptions.subscription_list_page, name="subscriptions"),
+    path("subscriptions/new", subscriptions.subscription_new, name="subscription-new"),
     path("subscriptions/<str:subscription_id>", subscriptions.subscription_detail, name="subscription"),
     path("subscriptions/<str:subscription_id>/cancel", subscriptions.subscription_cancel, name="subscription-cancel"),
     path("subscriptions/<str:subscription_id>/renew", subscriptions.subscription_renew, name="subscription-renew"),

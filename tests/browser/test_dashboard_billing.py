@@ -123,3 +123,29 @@ def test_mark_uncollectible_then_paid_out_of_band(page: Page, live_server: Any) 
     invoice.refresh_from_db()
     assert (invoice.status, invoice.paid_out_of_band, invoice.amount_paid) == ("paid", True, 5800)
     shot(page, "dashboard-invoice-paid")
+
+
+def test_create_a_subscription_from_the_customer_page(page: Page, live_server: Any) -> None:
+    jenny = customer(
+        email="jenny@example.com",
+        name="Jenny Rosen",
+        payment_method="pm_card_visa",
+        invoice_settings={"default_payment_method": "pm_card_visa"},
+    )
+    monthly_price(2900, name="Team")
+    sign_in_browser(page, live_server)
+    page.goto(f"{live_server.url}/dashboard/customers/{jenny.public_id}")
+    page.get_by_role("link", name="Add subscription").click()
+    assert page.get_by_label("Customer", exact=True).input_value() == jenny.public_id
+    # Nothing chosen yet: the form says what is missing and keeps the rest.
+    page.get_by_label("Quantity").fill("4")
+    page.get_by_role("button", name="Create subscription").click()
+    assert page.get_by_text("Choose the price to subscribe to.").is_visible()
+    assert page.get_by_label("Quantity").input_value() == "4"
+    page.get_by_label("Price").select_option(label="$29.00 / month")
+    shot(page, "dashboard-subscription-new")
+    page.get_by_role("button", name="Create subscription").click()
+    assert page.get_by_role("status").first.inner_text() == "The subscription was created."
+    subscription = Subscription.objects.get(customer=jenny)
+    assert (subscription.status, subscription.items.get().quantity) == ("active", 4)
+    assert page.get_by_text("$116.00").first.is_visible()

@@ -48,6 +48,7 @@ def every_page() -> list[str]:
         reverse("dashboard:customer", args=[buyer.public_id]),
         reverse("dashboard:customer-edit", args=[buyer.public_id]),
         reverse("dashboard:subscriptions"),
+        reverse("dashboard:subscription-new"),
         reverse("dashboard:subscription", args=[subscription.public_id]),
         reverse("dashboard:subscription-cancel", args=[subscription.public_id]),
         reverse("dashboard:invoices"),

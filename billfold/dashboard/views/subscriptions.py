@@ -1,4 +1,5 @@
-"""Subscriptions: lists by status, a subscription's detail, and canceling it (now or at period end)."""
+"""Subscriptions: lists by status, a subscription's detail, creating one for a customer, and canceling
+it (now or at period end)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from billfold.billing.invoices.selectors import invoice_list
 from billfold.billing.models import Subscription
 from billfold.billing.models.subscriptions import STATUSES
 from billfold.billing.subscriptions import services
+from billfold.billing.subscriptions.creation import NewSubscription
 from billfold.billing.subscriptions.selectors import subscription_get, subscription_item_list, subscription_list
 from billfold.core.errors import DomainError, NotFound
+from billfold.dashboard.forms.common import add_domain_error
+from billfold.dashboard.forms.subscriptions import SUBSCRIPTION_PARAMS, SubscriptionForm
 from billfold.dashboard.pages import paginate, query_without_page, render_page
 from billfold.dashboard.security import livemode, staff_page
 
@@ -122,3 +126,39 @@ def subscription_renew(request: HttpRequest, subscription_id: str) -> HttpRespon
     else:
         messages.success(request, "The subscription will renew as usual.")
     return redirect("dashboard:subscription", subscription_id=subscription.public_id)
+
+
+@staff_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def subscription_new(request: HttpRequest) -> HttpResponse:
+    """Subscribe a customer to a price (``?customer=`` fills in the customer), through the same
+    service as ``POST /v1/subscriptions``: its first invoice is made, finalized and charged at once
+    (or emailed), unless a trial comes first."""
+    mode = livemode(request)
+    initial = {"customer": request.GET.get("customer", "")}
+    form = SubscriptionForm(request.POST if request.method == "POST" else None, initial=initial, livemode=mode)
+    if request.method == "POST" and form.is_valid():
+        values = form.subscription_values()
+        try:
+            subscription = services.subscription_create(
+                customer=form.cleaned_data["customer"], livemode=mode, spec=NewSubscription(**values)
+            )
+        except DomainError as refused:
+            add_domain_error(form, refused, SUBSCRIPTION_PARAMS)
+        else:
+            if subscription.status == "incomplete":
+                messages.warning(
+                    request,
+                    "The subscription was created, but its first payment did not go through: it stays incomplete "
+                    "until the customer pays its first invoice (within 23 hours).",
+                )
+            else:
+                messages.success(request, "The subscription was created.")
+            return redirect("dashboard:subscription", subscription_id=subscription.public_id)
+    return render_page(
+        request,
+        "dashboard/subscriptions/subscription_form.html",
+        {"form": form},
+        section=SECTION,
+        status=400 if request.method == "POST" else 200,
+    )
