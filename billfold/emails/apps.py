@@ -11,4 +11,4 @@ class EmailsConfig(AppConfig):
 
         kinds.settings_check()
         # Receipts, payment failures, renewal and trial reminders are queued with the event that asks for them.
-        register_event_subscriber(services.email_enqueue_for_event)
+        register_event_subscriber(services.email_enqueue_for_event, many=services.emails_enqueue_for_events)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -32,6 +32,7 @@ from django.db import transaction
 from billfold.billing.models import Invoice, Subscription
 from billfold.catalog.models import Product
 from billfold.core import clock
+from billfold.core.bulk import rows_insert
 from billfold.core.ids import new_id
 from billfold.core.locales import language_for
 from billfold.core.rows import row_get, row_insert
@@ -54,7 +55,7 @@ def locale_of(customer: Customer, *, locale: str | None = None) -> str:
     return str(language_for(tags).locale)
 
 
-def _enqueue(
+def _email_row(
     *,
     kind: str,
     customer: Customer,
@@ -65,24 +66,28 @@ def _enqueue(
     next_attempt_at: dt.datetime | None = None,
     locale: str | None = None,
 ) -> Email | None:
+    """The email to queue (unsaved), or None when none may go to the customer."""
     address = (customer.email or "").strip()
     if not address or customer.deleted or not kinds.kind_enabled(kind):
         return None
     if not kinds.recipient_allowed(livemode=livemode, address=address):
         return None
-    return row_insert(
-        Email(
-            public_id=new_id("eml"),
-            kind=kind,
-            livemode=livemode,
-            to_email=address,
-            customer_id=customer.public_id,
-            object_id=object_id,
-            event=event,
-            context={"locale": locale_of(customer, locale=locale), "customer_name": customer.name or "", **context},
-            next_attempt_at=next_attempt_at,
-        )
+    return Email(
+        public_id=new_id("eml"),
+        kind=kind,
+        livemode=livemode,
+        to_email=address,
+        customer_id=customer.public_id,
+        object_id=object_id,
+        event=event,
+        context={"locale": locale_of(customer, locale=locale), "customer_name": customer.name or "", **context},
+        next_attempt_at=next_attempt_at,
     )
+
+
+def _enqueue(**row: Any) -> Email | None:
+    email = _email_row(**row)
+    return row_insert(email) if email is not None else None
 
 
 def _card(charge: Charge | None) -> dict[str, str] | None:
@@ -116,17 +121,16 @@ def _invoice_of(event: Event) -> tuple[Invoice, Customer, PaymentIntent | None, 
     return invoice, customer, intent, charge
 
 
-def email_enqueue_receipt(*, event: Event) -> Email | None:
-    """Queue the receipt for an ``invoice.paid`` event, when a card paid more than zero."""
-    if not kinds.kind_enabled(kinds.RECEIPT) or event.data["object"].get("amount_paid", 0) <= 0:
-        return None
-    found = _invoice_of(event)
-    if found is None:
-        return None
-    invoice, customer, intent, charge = found
+def _wants_receipt(event: Event) -> bool:
+    return kinds.kind_enabled(kinds.RECEIPT) and event.data["object"].get("amount_paid", 0) > 0
+
+
+def _receipt_row(
+    event: Event, invoice: Invoice, customer: Customer, intent: PaymentIntent | None, charge: Charge | None
+) -> Email | None:
     if invoice.paid_out_of_band or intent is None:
         return None
-    return _enqueue(
+    return _email_row(
         kind=kinds.RECEIPT,
         customer=customer,
         livemode=event.livemode,
@@ -134,6 +138,50 @@ def email_enqueue_receipt(*, event: Event) -> Email | None:
         event=event,
         context={"card": _card(charge)},
     )
+
+
+def email_enqueue_receipt(*, event: Event) -> Email | None:
+    """Queue the receipt for an ``invoice.paid`` event, when a card paid more than zero."""
+    if not _wants_receipt(event):
+        return None
+    found = _invoice_of(event)
+    if found is None:
+        return None
+    email = _receipt_row(event, *found)
+    return row_insert(email) if email is not None else None
+
+
+def _receipts_enqueue(events: Sequence[Event]) -> None:
+    """``email_enqueue_receipt`` for many ``invoice.paid`` events at once: four reads and one insert
+    for all of them (a renewal batch pays a hundred invoices in one transaction)."""
+    wanted = [event for event in events if _wants_receipt(event)]
+    if not wanted:
+        return
+    invoices = {
+        (invoice.livemode, invoice.public_id): invoice
+        for invoice in Invoice.objects.filter(
+            public_id__in={str(event.data["object"].get("id") or "") for event in wanted}
+        )
+    }
+    customers = Customer.objects.in_bulk({invoice.customer_id for invoice in invoices.values()})
+    intents = PaymentIntent.objects.in_bulk(
+        {invoice.payment_intent_id for invoice in invoices.values() if invoice.payment_intent_id}
+    )
+    charges = Charge.objects.in_bulk(
+        {intent.latest_charge_id for intent in intents.values() if intent.latest_charge_id}
+    )
+    rows = []
+    for event in wanted:
+        invoice = invoices.get((event.livemode, str(event.data["object"].get("id") or "")))
+        customer = customers.get(invoice.customer_id) if invoice is not None else None
+        if invoice is None or customer is None:
+            continue
+        intent = intents.get(invoice.payment_intent_id) if invoice.payment_intent_id else None
+        charge = charges.get(intent.latest_charge_id) if intent is not None and intent.latest_charge_id else None
+        email = _receipt_row(event, invoice, customer, intent, charge)
+        if email is not None:
+            rows.append(email)
+    rows_insert(rows)
 
 
 def email_enqueue_payment_failed(*, event: Event) -> Email | None:
@@ -244,6 +292,25 @@ def email_enqueue_for_event(event: Event) -> None:
         logger.exception(
             "Queueing the email for %s (%s) failed; no email will be sent for it", event.public_id, event.type
         )
+
+
+def emails_enqueue_for_events(events: Sequence[Event]) -> None:
+    """``email_enqueue_for_event`` for events written together (``events_record``, a renewal
+    batch's): their receipts, the one email nearly every renewal queues, are read and written for
+    all at once; other events one by one. Should the receipts fail together, each is tried alone, so
+    one bad row loses only its own email."""
+    receipts = [event for event in events if event.type == "invoice.paid"]
+    if receipts:
+        try:
+            with transaction.atomic():
+                _receipts_enqueue(receipts)
+        except Exception:
+            logger.exception("Queueing %d receipts together failed; queueing them one by one", len(receipts))
+            for event in receipts:
+                email_enqueue_for_event(event)
+    for event in events:
+        if event.type != "invoice.paid":
+            email_enqueue_for_event(event)
 
 
 def email_passcode_send(

@@ -25,6 +25,7 @@ from billfold.catalog.models import Price
 from billfold.catalog.services import price_create
 from billfold.core.clock import frozen_at
 from billfold.customers.services import customer_create
+from billfold.emails.models import Email
 from billfold.events.models import Event
 from billfold.payments import intents
 from billfold.payments.models import Charge, PaymentAttempt, PaymentIntent
@@ -139,6 +140,10 @@ def footprint(subscription: Subscription) -> Any:
         "links": [(i.payment_intent.public_id if i.payment_intent else None, i.subscription_id) for i in invoices]
         + [(c.payment_intent.public_id, c.payment_method.public_id) for c in charges]
         + [(a.payment_intent.public_id, a.charge.public_id if a.charge else None) for a in attempts],
+        # The receipts and payment-failure notices (queued for a whole batch at once).
+        "emails": [
+            _row(e) for e in Email.objects.filter(customer_id=customer.public_id, created__gte=RENEWAL).order_by("pk")
+        ],
         "events": [
             (e.type, e.object_id, e.created, e.data)
             for e in Event.objects.filter(Q(object_id__in=objects), created__gte=RENEWAL).order_by("pk")
@@ -159,6 +164,9 @@ def test_a_batch_writes_what_renewing_one_by_one_writes_declines_included() -> N
     assert (outcome.renewed, outcome.rest) == ([s.pk for s in together], [])
     for alone, batched in zip(one_by_one, together, strict=True):
         assert footprint(batched) == footprint(alone)
+    assert sorted(Email.objects.filter(created=RENEWAL).values_list("kind", flat=True)) == (
+        ["payment_failed"] * 2 + ["receipt"] * 6
+    )
     # What those rows are: the renewal paid, or declined and retried by the dunning schedule.
     paid, declined = together[0], together[1]
     (invoice,) = renewals_of(paid)
