@@ -162,6 +162,16 @@ TEMPLATES = [
 DATABASES = {"default": _database(os.environ.get("DATABASE_URL"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Each process keeps what it can rebuild from the database (rendered portal pages, upcoming-invoice
+# previews, the brand's theme) under keys that change with what they were built from, so nothing
+# needs sharing between processes. ~2,000 entries of a few kB at most.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    }
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
