@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,9 +41,32 @@ def changed_attributes(before: dict[str, Any], after: dict[str, Any]) -> dict[st
     return previous
 
 
+# Lists collecting the pks of the events written in this context (``events_collected``).
+_collecting: ContextVar[tuple[list[int], ...]] = ContextVar("billfold_events_collecting", default=())
+
+
+@contextmanager
+def events_collected() -> Iterator[list[int]]:
+    """Within the block, the pks of the events written in this context (this thread, this request)
+    are appended to the list it gives: what a request that may be taken back wrote itself, as
+    opposed to what other requests wrote meanwhile."""
+    collected: list[int] = []
+    token = _collecting.set((*_collecting.get(), collected))
+    try:
+        yield collected
+    finally:
+        _collecting.reset(token)
+
+
+def _collect(events: Sequence[Event]) -> None:
+    for collected in _collecting.get():
+        collected.extend(event.pk for event in events)
+
+
 def customer_of(rendered: dict[str, Any]) -> str:
     """The public id of the customer a rendered object belongs to, or ``""``: its ``customer``
-    (an id, or a hash when expanded), or its own id when it is a customer."""
+    (an id, or a hash when expanded), or its own id when it is a customer. Given an event's
+    ``previous_attributes``, the customer an object has just left (a detached card)."""
     if rendered.get("object") == "customer":
         return str(rendered.get("id") or "")
     owner = rendered.get("customer")
@@ -76,12 +101,13 @@ def event_record(
             api_version=API_VERSION,
             data=data,
             object_id=data["object"].get("id", ""),
-            customer_id=customer_of(data["object"]),
+            customer_id=customer_of(data["object"]) or customer_of(previous_attributes or {}),
             request_id=request.request_id if request else None,
             idempotency_key=request.idempotency_key if request else None,
             created=created if created is not None else current_time(),
         )
     )
+    _collect((event,))
     notify_subscribers(event)
     return event
 
@@ -114,13 +140,14 @@ def events_record(entries: Sequence[NewEvent]) -> list[Event]:
                 api_version=API_VERSION,
                 data=data,
                 object_id=entry.rendered.get("id", ""),
-                customer_id=customer_of(entry.rendered),
+                customer_id=customer_of(entry.rendered) or customer_of(entry.previous_attributes or {}),
                 request_id=request.request_id if request else None,
                 idempotency_key=request.idempotency_key if request else None,
                 created=entry.created,
             )
         )
     rows_insert(events)
+    _collect(events)
     notify_subscribers_many(events)
     return events
 

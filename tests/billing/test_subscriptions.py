@@ -8,7 +8,9 @@ import pytest
 
 from billfold.billing.coupons import PromotionCodeRefused, promotion_code_create
 from billfold.billing.models import Coupon, Invoice, InvoiceItem, PromotionCode
+from billfold.billing.tax_rates import tax_rate_update
 from billfold.core.clock import frozen_at
+from billfold.core.errors import InvalidParam
 from billfold.core.periods import BillingCycleAnchorConfig
 from billfold.events.models import Event
 from billfold.payments.models import Charge
@@ -324,6 +326,25 @@ def test_inclusive_item_tax_rate_is_carved_out() -> None:
     assert (invoice.total, invoice.total_excluding_tax) == (1000, 833)
     assert invoice.total_taxes[0]["amount"] == 167
     assert item_of(subscription).tax_rates == [vat.public_id]
+
+
+def test_archived_tax_rates_keep_applying_to_the_subscriptions_that_carry_them() -> None:
+    """As on Stripe: archiving a rate stops it being applied to anything new, not to renewals."""
+    vat = tax_rate("10", inclusive=False)
+    sales = tax_rate("5", inclusive=False)
+    subscription = subscribe(
+        buyer(), items=[{"price": recurring(1000), "tax_rates": [sales.public_id]}], default_tax_rates=[vat.public_id]
+    )
+    with frozen_at(T0):
+        tax_rate_update(tax_rate=vat, values={"active": False})
+        tax_rate_update(tax_rate=sales, values={"active": False})
+    renewed = advance(subscription, at(2030, 5, 1))
+    invoice = invoices_of(renewed)[-1]
+    assert (invoice.billing_reason, invoice.subtotal, invoice.total) == ("subscription_cycle", 1000, 1050)
+    assert renewed.status == "active"
+    # Nothing new takes them.
+    with pytest.raises(InvalidParam, match="archived"):
+        subscribe(buyer(), recurring(1000), default_tax_rates=[vat.public_id])
 
 
 def test_renewal_events_carry_the_period_change() -> None:

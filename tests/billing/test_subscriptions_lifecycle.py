@@ -11,14 +11,16 @@ from django.test import override_settings
 from billfold.api.representations.invoice import render_invoice
 from billfold.billing import invoices
 from billfold.billing.models import Subscription
-from billfold.billing.subscriptions import services
+from billfold.billing.subscriptions import services, undo
 from billfold.billing.subscriptions.common import SubscriptionStateError
 from billfold.billing.subscriptions.preview import invoice_preview
 from billfold.billing.subscriptions.rules import NoPaymentMethodForSubscription, SubscriptionPaymentFailed
 from billfold.billing.subscriptions.status import subscription_payment_result
 from billfold.core.clock import frozen_at
 from billfold.core.errors import InvalidParam
-from billfold.customers.services import customer_create
+from billfold.customers.services import customer_create, customer_update
+from billfold.events.models import Event
+from billfold.events.services import events_collected
 from billfold.payments.models import Charge, PaymentIntent
 from billfold.payments.services import payment_method_attach_id
 from tests.billing.subscription_factories import (
@@ -209,6 +211,20 @@ def test_error_if_incomplete_refuses_a_declined_card_and_keeps_nothing() -> None
         "card_declined",
     )
     assert snapshot() == before
+
+
+def test_taking_a_request_back_keeps_what_other_requests_wrote_meanwhile() -> None:
+    """Undo removes only the events the refused request wrote: another request's change to the same
+    customer, made between the checkpoint and the undo, keeps its event (its webhook, and the change
+    of every page kept under the customer's events)."""
+    customer = buyer()
+    with events_collected() as written, frozen_at(T0):
+        point = undo.checkpoint(customer=customer, events=written)
+    with frozen_at(T0):
+        customer_update(customer=customer, values={"address": {"line1": "1 Main St", "country": "US"}})
+        undo.undo(point, subscription_id="sub_never_made", livemode=False)
+    updated = Event.objects.filter(type="customer.updated", customer_id=customer.public_id)
+    assert [e.data["object"]["address"]["line1"] for e in updated] == ["1 Main St"]
 
 
 def test_error_if_incomplete_update_is_taken_back_whole() -> None:

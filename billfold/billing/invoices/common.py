@@ -84,8 +84,10 @@ def refuse_unless_draft(invoice: Invoice, *, what: str, param: str | None = None
         )
 
 
-def tax_rate_ids(*, livemode: bool, ids: Sequence[str], param: str) -> list[str]:
-    """The ids, checked: each an active tax rate of this mode, none twice."""
+def tax_rate_ids(*, livemode: bool, ids: Sequence[str], param: str, archived_allowed: bool = False) -> list[str]:
+    """The ids, checked: each an active tax rate of this mode, none twice. ``archived_allowed``: rates
+    a subscription already carries, which keep applying to it once archived (as on Stripe; archiving
+    only stops a rate being applied to anything new)."""
     if not ids:
         return []
     if len(ids) > MAX_TAX_RATES:
@@ -95,7 +97,7 @@ def tax_rate_ids(*, livemode: bool, ids: Sequence[str], param: str) -> list[str]
         rate = found.get(rate_id)
         if rate is None:
             raise NotFound("tax_rate", rate_id, param=f"{param}[{index}]")
-        if not rate.active:
+        if not rate.active and not archived_allowed:
             raise InvalidParam(
                 f"The tax rate {rate_id} is archived (active=false) and cannot be applied to anything new. "
                 "Reactivate it or use another tax rate.",

@@ -166,7 +166,12 @@ def _line_build(invoice: Invoice, spec: NewLine) -> InvoiceLineItem:
         period_end=spec.period_end,
         proration=spec.proration,
         discountable=spec.discountable,
-        tax_rates=tax_rate_ids(livemode=invoice.livemode, ids=list(spec.tax_rates), param="tax_rates"),
+        tax_rates=tax_rate_ids(
+            livemode=invoice.livemode,
+            ids=list(spec.tax_rates),
+            param="tax_rates",
+            archived_allowed=spec.subscription_item_id is not None,
+        ),
         subscription_id=invoice.subscription_id,
         subscription_item_id=spec.subscription_item_id,
     )
@@ -318,7 +323,12 @@ def invoice_build(
         metadata=merge_metadata({}, metadata or {}),
         auto_advance=auto_advance if auto_advance is not None else subscription_id is not None,
         default_payment_method=default_payment_method,
-        default_tax_rates=tax_rate_ids(livemode=livemode, ids=list(default_tax_rates), param="default_tax_rates"),
+        default_tax_rates=tax_rate_ids(
+            livemode=livemode,
+            ids=list(default_tax_rates),
+            param="default_tax_rates",
+            archived_allowed=subscription_id is not None,
+        ),
         billing_reason=billing_reason,
         subscription_id=subscription_id,
         period_start=period_start or now,

@@ -46,6 +46,7 @@ from billfold.billing.subscriptions.status import cancel_now, refuse_if_ended, s
 from billfold.core.errors import InvalidParam
 from billfold.core.periods import add_interval
 from billfold.customers.models import Customer
+from billfold.events.services import events_collected
 
 RESUME_ANCHORS = ("now", "unchanged")
 
@@ -101,11 +102,18 @@ def subscription_create(
     """A new subscription of ``customer`` to ``spec.items``, its first invoice finalized and (charged
     automatically) paid. Returns it active, trialing, or incomplete (first payment failed or left
     for the customer to confirm). Outside any transaction: the card is charged here."""
+    with events_collected() as written:
+        return _create(customer=customer, livemode=livemode, spec=spec, request_key=request_key, written=written)
+
+
+def _create(
+    *, customer: Customer, livemode: bool, spec: NewSubscription, request_key: str | None, written: list[int]
+) -> Subscription:
     point = None
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         if spec.payment_behavior == "error_if_incomplete":
-            point = undo.checkpoint(customer=customer)
+            point = undo.checkpoint(customer=customer, events=written)
         built = creation.build(customer=customer, livemode=livemode, spec=spec)
         subscription, invoice = built.subscription, built.invoice
         charge = False
@@ -156,13 +164,14 @@ def subscription_update(
             param="payment_behavior",
         )
     point = None
-    with transaction.atomic():
-        subscription = locked(subscription)
-        if behavior == "error_if_incomplete":
-            point = undo.checkpoint(customer=subscription.customer, subscription=subscription)
-        invoice, charge = update_locked(subscription=subscription, values=values, payment_behavior=behavior)
-    if charge and invoice is not None:
-        _collect_or_undo(subscription=subscription, invoice=invoice, point=point, request_key=request_key)
+    with events_collected() as written:
+        with transaction.atomic():
+            subscription = locked(subscription)
+            if behavior == "error_if_incomplete":
+                point = undo.checkpoint(customer=subscription.customer, subscription=subscription, events=written)
+            invoice, charge = update_locked(subscription=subscription, values=values, payment_behavior=behavior)
+        if charge and invoice is not None:
+            _collect_or_undo(subscription=subscription, invoice=invoice, point=point, request_key=request_key)
     return _reread(subscription)
 
 

@@ -30,7 +30,7 @@ from billfold.customers.models import Customer
 from billfold.events.models import Event
 from billfold.payments.models import Charge, PaymentAttempt, PaymentIntent
 
-_MARKED: tuple[type[models.Model], ...] = (Event, Invoice, InvoiceItem, Discount, PaymentIntent, SubscriptionItem)
+_MARKED: tuple[type[models.Model], ...] = (Invoice, InvoiceItem, Discount, PaymentIntent, SubscriptionItem)
 
 
 def _fields(obj: models.Model) -> dict[str, Any]:
@@ -52,11 +52,16 @@ class Checkpoint:
     subscription_fields: dict[str, Any] | None = None
     subscription_pk: int | None = None
     item_fields: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # The pks of the events the request writes (``events_collected``): only those are taken back,
+    # never what other requests wrote about the same customer meanwhile.
+    events: list[int] = field(default_factory=list)
 
 
-def checkpoint(*, customer: Customer, subscription: Subscription | None = None) -> Checkpoint:
-    """Call inside the request's first transaction, before it writes anything."""
+def checkpoint(*, customer: Customer, events: list[int], subscription: Subscription | None = None) -> Checkpoint:
+    """Call inside the request's first transaction, before it writes anything; ``events`` is the list
+    ``events_collected`` fills for the request."""
     point = Checkpoint(
+        events=events,
         customer_pk=customer.pk,
         customer_state={
             "balance": customer.balance,
@@ -132,4 +137,4 @@ def undo(point: Checkpoint, *, subscription_id: str, livemode: bool) -> None:
             SubscriptionItem.objects.filter(pk=pk).update(**values)
 
     touched = [subscription_id, customer.public_id, *invoice_ids, *intent_ids, *charge_ids, *item_ids, *discount_ids]
-    Event.objects.filter(pk__gt=marks["Event"], livemode=livemode, object_id__in=touched).delete()
+    Event.objects.filter(pk__in=point.events, livemode=livemode, object_id__in=touched).delete()

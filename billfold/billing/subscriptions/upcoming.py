@@ -10,10 +10,12 @@ engine reads to build it:
   its schedule's (the phase that begins at the period end);
 - its live items, with their prices and the products' names and update times (line descriptions);
 - the customer's row (balance, address and tax status), tax IDs and pending invoice items;
-- the discounts the subscription and its items carry.
+- every discount of the customer not yet on an invoice, with its coupon's row (a coupon's amounts
+  per currency can change);
+- whether each tax rate those rows name is still active.
 
-Prices' amounts, coupons' terms and tax rates' percentages never change once made (as on Stripe),
-so their ids in those rows stand for them. Any write that changes the next invoice changes one of
+Prices' amounts and tax rates' percentages never change once made (as on Stripe), so their ids in
+those rows stand for them. Any write that changes the next invoice changes one of
 these rows, hence the key: a stale preview is never shown. Entries also expire after
 ``KEEP_FOR`` so the cache holds only what is being looked at.
 """
@@ -21,18 +23,20 @@ these rows, hence the key: a stale preview is never shown. Entries also expire a
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.core.cache import cache
 from django.db import models
 
-from billfold.billing.models import Discount, InvoiceItem, Subscription, SubscriptionItem
+from billfold.billing.models import Discount, InvoiceItem, Subscription, SubscriptionItem, TaxRate
 from billfold.billing.subscriptions.preview import Render, invoice_preview
 from billfold.core.errors import DomainError
 from billfold.customers.models import Customer, TaxId
 
 KEEP_FOR = 600  # seconds
+_TAX_RATE_ID = re.compile(r"txr_[A-Za-z0-9]+")
 _MISSING = object()
 
 
@@ -44,13 +48,26 @@ def _digest(parts: Iterable[Any]) -> str:
     return hashlib.sha256(repr(tuple(parts)).encode()).hexdigest()
 
 
+def _tax_rates_state(parts: list[Any]) -> list[tuple[str, bool]]:
+    """Whether each tax rate named anywhere in ``parts`` (rows as tuples) is active: an archived
+    rate keeps applying to a subscription that carries it, but not to a new invoice item."""
+    ids = sorted(set(_TAX_RATE_ID.findall(repr(parts))))
+    if not ids:
+        return []
+    return list(TaxRate.objects.filter(public_id__in=ids).order_by("public_id").values_list("public_id", "active"))
+
+
 def customer_fingerprint(customer: Customer, *, tax_ids: Sequence[TaxId] | None = None) -> str:
-    """What a customer contributes to each of their subscriptions' next invoices (one or two
+    """What a customer contributes to each of their subscriptions' next invoices (two to four
     queries: give ``tax_ids``, the customer's tax IDs in pk order, when they are at hand)."""
     pending = InvoiceItem.objects.filter(customer=customer, invoice__isnull=True).order_by("pk")
     if tax_ids is None:
         tax_ids = list(TaxId.objects.filter(customer=customer).order_by("pk"))
-    return _digest([_row(customer), *(_row(item) for item in pending), *(_row(tax_id) for tax_id in tax_ids)])
+    discounts = Discount.objects.filter(customer=customer, invoice_id__isnull=True).select_related("coupon")
+    parts: list[Any] = [_row(customer), *(_row(item) for item in pending), *(_row(tax_id) for tax_id in tax_ids)]
+    parts.extend((_row(discount), _row(discount.coupon)) for discount in discounts.order_by("pk"))
+    parts.extend(_tax_rates_state(parts))
+    return _digest(parts)
 
 
 def _subscription_fingerprint(
@@ -63,7 +80,8 @@ def _subscription_fingerprint(
     for item in items:
         product = item.price.product
         parts.append((_row(item), _row(item.price), product.pk, product.name, product.updated))
-    parts.extend(_row(discount) for discount in discounts)
+    parts.extend((_row(discount), _row(discount.coupon)) for discount in discounts)
+    parts.extend(_tax_rates_state(parts))
     return _digest(parts)
 
 

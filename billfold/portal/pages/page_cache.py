@@ -9,8 +9,8 @@ a dozen tables and renders every subscription's next invoice. Its HTML is kept (
   with the customer it concerns, so any change to the customer's subscriptions, invoices, cards or
   details, and any change to shared objects (products, prices, the portal configuration), makes a
   new key;
-- the configuration's and the brand's current state, the language, and the customer's date (the
-  page says "expires", "renews on").
+- the configuration's and the brand's current state, the locale (language and formats), and the
+  customer's date (the page says "expires", "renews on").
 
 What differs on each response is put in afterwards: the CSP nonce and the CSRF token are rendered
 as random placeholders (unknown outside this process) and replaced. Pages with a flash message
@@ -51,7 +51,7 @@ def _key(name: str, portal: Portal) -> str:
         configuration.pk,
         configuration.updated.isoformat(),
         repr(portal.theme),
-        portal.language.code,
+        str(portal.language.locale),
         customer_now(portal.customer).date().isoformat(),
     )
     return "portal-page:" + hashlib.sha256(repr(parts).encode()).hexdigest()
@@ -67,6 +67,9 @@ def kept_page(
     key = _key(name, portal)
     html: str | None = cache.get(key)
     if html is None:
+        # The customer was read with the browser's access, before the key: read it again, so that a
+        # change committed in between is not kept under the key that already counts it.
+        portal.customer.refresh_from_db()
         rendered = render({"nonce": NONCE_SLOT, "csrf_token": CSRF_SLOT})
         if rendered.status_code != 200:
             return rendered

@@ -20,6 +20,8 @@ from billfold.core.clock import frozen_at
 from billfold.customers.services import customer_update
 from billfold.events.models import Event
 from billfold.events.selectors import customer_events_version
+from billfold.payments.models import PaymentMethod
+from billfold.payments.services import payment_method_detach
 from billfold.portal.configurations import portal_configuration_update
 from tests.portal.pages.test_pages import signed_in
 from tests.portal.pages.world import T0, World, session_for, session_path, world_build
@@ -165,3 +167,21 @@ def test_events_carry_their_customer(world: World) -> None:
     with frozen_at(T0):
         product_update(product=world.pro, values={"name": "Pro 2"})
     assert customer_events_version(world.jenny.public_id) != before
+
+
+def test_a_detached_card_event_names_the_customer_it_left(world: World) -> None:
+    card = PaymentMethod.objects.filter(customer=world.bob).first()
+    assert card is not None
+    with frozen_at(T0):
+        payment_method_detach(payment_method=card)
+    detached = Event.objects.get(type="payment_method.detached")
+    assert detached.data["object"]["customer"] is None
+    assert detached.customer_id == world.bob.public_id
+
+
+def test_two_locales_of_one_language_are_kept_apart(world: World) -> None:
+    client = signed_in(world)
+    with frozen_at(T0):
+        american = client.get("/p/", HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+        british = client.get("/p/", HTTP_ACCEPT_LANGUAGE="en-GB").content.decode()
+    assert "June 1, 2031" in american and "1 June 2031" in british
