@@ -15,6 +15,7 @@ import pytest
 from django.db.models import Model, Q
 
 from billfold.billing import renewals
+from billfold.billing.invoices.items import invoiceitem_create
 from billfold.billing.models import Invoice, InvoiceLineItem, Subscription, SubscriptionItem
 from billfold.billing.subscriptions import batch
 from billfold.billing.subscriptions.advance import subscription_advance
@@ -238,6 +239,22 @@ def test_what_is_not_an_ordinary_renewal_is_left_to_the_per_row_path() -> None:
     assert_renewed_once([plain, second_of_customer, notice_due, second])
     assert [i.number for i in renewals_of(second)] == [f"{plain.customer.invoice_prefix}-0004"]
     assert [i.number for i in renewals_of(plain)] == [f"{plain.customer.invoice_prefix}-0003"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_customers_item_of_no_subscription_sends_the_renewal_the_per_row_way() -> None:
+    """Its next scheduled invoice bills it: the per-row path does, the batch (which bills the
+    subscription's lines alone) leaves it that renewal."""
+    plain, with_item = subscribed(monthly_price(), [VISA, VISA])
+    with frozen_at(START + dt.timedelta(days=3)):
+        item = invoiceitem_create(customer=with_item.customer, livemode=False, amount=250, currency="usd")
+    with frozen_at(RENEWAL):
+        outcome = batch.subscriptions_renew_batch(ids=[plain.pk, with_item.pk], now=RENEWAL)
+        assert (outcome.renewed, outcome.rest) == ([plain.pk], [with_item.pk])
+        assert renewals.work_batch(limit=10).subscriptions == 1
+    (invoice,) = renewals_of(with_item)
+    item.refresh_from_db()
+    assert (invoice.total, item.invoice_id) == (1250, invoice.pk)
 
 
 # ---- A worker killed between phases ---------------------------------------------------------------

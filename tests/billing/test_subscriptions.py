@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from billfold.billing.coupons import PromotionCodeRefused, promotion_code_create
+from billfold.billing.invoices.items import invoiceitem_create
 from billfold.billing.models import Coupon, Invoice, InvoiceItem, PromotionCode
 from billfold.billing.tax_rates import tax_rate_update
 from billfold.core.clock import frozen_at
@@ -345,6 +346,30 @@ def test_archived_tax_rates_keep_applying_to_the_subscriptions_that_carry_them()
     # Nothing new takes them.
     with pytest.raises(InvalidParam, match="archived"):
         subscribe(buyer(), recurring(1000), default_tax_rates=[vat.public_id])
+
+
+def test_the_next_renewal_bills_the_customers_items_of_no_subscription() -> None:
+    """As on Stripe: an invoice item naming no subscription goes on the customer's next scheduled
+    invoice; one naming another subscription waits for that one's."""
+    customer = buyer()
+    monthly = subscribe(customer, recurring(1000))
+    other = subscribe(customer, recurring(500), when=T0 + 10 * DAY)
+    with frozen_at(T0 + DAY):
+        setup = invoiceitem_create(customer=customer, livemode=False, amount=250, currency="usd", description="Setup")
+        later = invoiceitem_create(
+            customer=customer,
+            livemode=False,
+            amount=90,
+            currency="usd",
+            description="Extra",
+            subscription_id=other.public_id,
+        )
+    renewed = advance(monthly, at(2030, 5, 1))
+    invoice = invoices_of(renewed)[-1]
+    assert (invoice.billing_reason, invoice.total) == ("subscription_cycle", 1250)
+    setup.refresh_from_db()
+    later.refresh_from_db()
+    assert (setup.invoice_id, later.invoice_id) == (invoice.pk, None)
 
 
 def test_renewal_events_carry_the_period_change() -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from billfold.billing.invoices.common import (
     InvoiceStateError,
@@ -110,11 +111,14 @@ def _refuse_deleted_customer(customer: Customer) -> None:
 
 
 def _pending_items(customer: Customer, currency: str, subscription_id: str | None) -> list[InvoiceItem]:
+    """The customer's pending items in ``currency`` an invoice takes. A subscription's invoice takes
+    its own and those of no subscription, which go on the customer's next scheduled invoice (Stripe's
+    rule: an item naming another subscription waits for that one's)."""
     items = InvoiceItem.objects.select_related("price__product").filter(
         customer=customer, invoice__isnull=True, deleted=False, currency=currency
     )
     if subscription_id is not None:
-        items = items.filter(subscription_id=subscription_id)
+        items = items.filter(Q(subscription_id=subscription_id) | Q(subscription_id__isnull=True))
     return list(items.order_by("pk"))
 
 

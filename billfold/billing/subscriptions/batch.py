@@ -202,15 +202,24 @@ def _begin(ids: Sequence[int], now: dt.datetime, outcome: BatchRenewal) -> list[
 
 
 def _without_pending_items(subscriptions: list[Subscription], outcome: BatchRenewal) -> list[Subscription]:
-    """Subscriptions with pending invoice items (prorations) to bill go the per-row way."""
+    """Subscriptions with pending invoice items to bill (their prorations, or their customer's items
+    of no subscription) go the per-row way."""
     pending = set(
         InvoiceItem.objects.filter(
             subscription_id__in=[s.public_id for s in subscriptions], invoice__isnull=True, deleted=False
         ).values_list("subscription_id", flat=True)
     )
+    customers_pending = set(
+        InvoiceItem.objects.filter(
+            customer_id__in={s.customer_id for s in subscriptions},
+            subscription_id__isnull=True,
+            invoice__isnull=True,
+            deleted=False,
+        ).values_list("customer_id", flat=True)
+    )
     kept = []
     for subscription in subscriptions:
-        if subscription.public_id in pending:
+        if subscription.public_id in pending or subscription.customer_id in customers_pending:
             outcome.rest.append(subscription.pk)
         else:
             kept.append(subscription)
