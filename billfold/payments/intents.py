@@ -21,8 +21,8 @@ confirmed again (with another card) or canceled.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ParamSpec
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -48,6 +48,9 @@ from billfold.payments.services import (
     payment_method_check_usable,
     payment_method_resolve,
 )
+
+# The arguments of a ``*_build`` function, which its ``*_create`` takes too.
+P = ParamSpec("P")
 
 SUPPORTED_TYPES = ("card",)
 OPEN_STATUSES = ("requires_payment_method", "requires_confirmation", "requires_action")
@@ -204,50 +207,26 @@ def payment_intent_build(
     )
 
 
-@transaction.atomic
-def payment_intent_create(
-    *,
-    livemode: bool,
-    customer: Customer | None,
-    amount: int,
-    currency: str,
-    payment_method: PaymentMethod | str | None = None,
-    description: str | None = None,
-    metadata: Mapping[str, str | None] | None = None,
-    statement_descriptor: str | None = None,
-    setup_future_usage: str | None = None,
-    receipt_email: str | None = None,
-    capture_method: str = "automatic_async",
-    confirmation_method: str = "automatic",
-    payment_method_types: Sequence[str] | None = None,
-    invoice_id: str | None = None,
-    request_key: str | None = None,
-) -> PaymentIntent:
-    """A new payment intent for ``amount`` minor units of ``currency``; confirm it to charge.
+def _saved(build: Callable[P, PaymentIntent]) -> Callable[P, PaymentIntent]:
+    """``build``'s intent saved, with its ``payment_intent.created`` event, in one transaction."""
+
+    @transaction.atomic
+    def create(*args: P.args, **kwargs: P.kwargs) -> PaymentIntent:
+        intent = build(*args, **kwargs)
+        intent.save(force_insert=True)
+        event_record(type="payment_intent.created", obj=intent, livemode=intent.livemode, created=intent.created)
+        return intent
+
+    create.__doc__ = """A new payment intent for ``amount`` minor units of ``currency``; confirm it to charge.
 
     ``payment_method`` may be a magic test id (``pm_card_visa``). ``request_key`` is the
     Idempotency-Key of the API request creating it (see ``payment_intent_of_request``).
     """
-    intent = payment_intent_build(
-        livemode=livemode,
-        customer=customer,
-        amount=amount,
-        currency=currency,
-        payment_method=payment_method,
-        description=description,
-        metadata=metadata,
-        statement_descriptor=statement_descriptor,
-        setup_future_usage=setup_future_usage,
-        receipt_email=receipt_email,
-        capture_method=capture_method,
-        confirmation_method=confirmation_method,
-        payment_method_types=payment_method_types,
-        invoice_id=invoice_id,
-        request_key=request_key,
-    )
-    intent.save(force_insert=True)
-    event_record(type="payment_intent.created", obj=intent, livemode=livemode, created=intent.created)
-    return intent
+    return create
+
+
+# Takes ``payment_intent_build``'s arguments.
+payment_intent_create = _saved(payment_intent_build)
 
 
 def request_window_start() -> dt.datetime:

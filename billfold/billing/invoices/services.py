@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec
 
 from django.db import transaction
 from django.db.models import Q
@@ -181,6 +181,10 @@ def _line_build(invoice: Invoice, spec: NewLine) -> InvoiceLineItem:
     )
 
 
+# The arguments of ``invoice_build``, which ``invoice_create`` takes too.
+P = ParamSpec("P")
+
+
 @dataclass
 class DraftInvoice:
     """A new draft as ``invoice_build`` makes it, nothing saved: the invoice, its lines (in the order
@@ -189,66 +193,6 @@ class DraftInvoice:
     invoice: Invoice
     lines: list[InvoiceLineItem]
     items: list[InvoiceItem]
-
-
-@transaction.atomic
-def invoice_create(
-    *,
-    customer: Customer,
-    livemode: bool,
-    currency: str | None = None,
-    collection_method: str = "charge_automatically",
-    days_until_due: int | None = None,
-    due_date: dt.datetime | None = None,
-    description: str | None = None,
-    metadata: Mapping[str, str | None] | None = None,
-    auto_advance: bool | None = None,
-    default_payment_method: PaymentMethod | None = None,
-    discounts: Sequence[Mapping[str, str]] = (),
-    default_tax_rates: Sequence[str] = (),
-    pending_invoice_items_behavior: str = "include",
-    billing_reason: str = "manual",
-    subscription_id: str | None = None,
-    period_start: dt.datetime | None = None,
-    period_end: dt.datetime | None = None,
-    footer: str | None = None,
-    statement_descriptor: str | None = None,
-    lines: Sequence[NewLine] = (),
-) -> Invoice:
-    """A new draft invoice for ``customer``, with ``lines`` and (``include``) their pending invoice items.
-
-    ``discounts`` are ``{"coupon"}``, ``{"promotion_code"}`` or ``{"discount"}`` entries, redeemed
-    here; ``default_tax_rates`` are tax rate ids. ``auto_advance`` defaults to true for
-    subscription invoices and false otherwise, as in Stripe.
-    """
-    draft = invoice_build(
-        customer=customer,
-        livemode=livemode,
-        currency=currency,
-        collection_method=collection_method,
-        days_until_due=days_until_due,
-        due_date=due_date,
-        description=description,
-        metadata=metadata,
-        auto_advance=auto_advance,
-        default_payment_method=default_payment_method,
-        discounts=discounts,
-        default_tax_rates=default_tax_rates,
-        pending_invoice_items_behavior=pending_invoice_items_behavior,
-        billing_reason=billing_reason,
-        subscription_id=subscription_id,
-        period_start=period_start,
-        period_end=period_end,
-        footer=footer,
-        statement_descriptor=statement_descriptor,
-        lines=lines,
-    )
-    invoice = draft.invoice
-    invoice.save(force_insert=True)
-    InvoiceItem.objects.bulk_update(draft.items, ["invoice"])
-    InvoiceLineItem.objects.bulk_create(draft.lines)
-    record(invoice, "invoice.created", lines=draft.lines)
-    return invoice
 
 
 def invoice_build(
@@ -362,6 +306,33 @@ def invoice_build(
     # the invoice and its lines are each written once.
     invoice_totals_compute(invoice=invoice, lines=new_lines)
     return DraftInvoice(invoice=invoice, lines=new_lines, items=pending)
+
+
+def _saved(build: Callable[P, DraftInvoice]) -> Callable[P, Invoice]:
+    """``build``'s draft saved with its lines and items, and its ``invoice.created`` event, in one transaction."""
+
+    @transaction.atomic
+    def create(*args: P.args, **kwargs: P.kwargs) -> Invoice:
+        draft = build(*args, **kwargs)
+        invoice = draft.invoice
+        invoice.save(force_insert=True)
+        InvoiceItem.objects.bulk_update(draft.items, ["invoice"])
+        InvoiceLineItem.objects.bulk_create(draft.lines)
+        record(invoice, "invoice.created", lines=draft.lines)
+        return invoice
+
+    create.__doc__ = """A new draft invoice for ``customer``, with ``lines`` and (``include``) their pending
+    invoice items.
+
+    ``discounts`` are ``{"coupon"}``, ``{"promotion_code"}`` or ``{"discount"}`` entries, redeemed
+    here; ``default_tax_rates`` are tax rate ids. ``auto_advance`` defaults to true for
+    subscription invoices and false otherwise, as in Stripe.
+    """
+    return create
+
+
+# Takes ``invoice_build``'s arguments.
+invoice_create = _saved(invoice_build)
 
 
 def _schedule(invoice: Invoice, now: dt.datetime) -> None:
