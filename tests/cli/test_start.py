@@ -20,7 +20,8 @@ def start(*args: str) -> str:
 
 def test_without_demo_the_login_link_stays_off_and_says_how_to_turn_it_on() -> None:
     printed = start()
-    assert "Portal:    its login link is off; turn it on with `login_page[enabled]=true` on" in printed
+    assert "Portal:    its login link is off; turn it on in the dashboard (Customer portal > Activate link)," in printed
+    assert "or with `login_page[enabled]=true` on" in printed
     assert re.search(r"POST /v1/billing_portal/configurations/bpc_\w+", printed)
 
 

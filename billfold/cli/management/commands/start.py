@@ -54,7 +54,8 @@ class Command(BaseCommand):
             )
         if configuration.login_link is None:
             return [
-                "  Portal:    its login link is off; turn it on with `login_page[enabled]=true` on",
+                "  Portal:    its login link is off; turn it on in the dashboard (Customer portal > Activate link),",
+                "             or with `login_page[enabled]=true` on",
                 f"             POST /v1/billing_portal/configurations/{configuration.public_id}",
             ]
         return [
